@@ -1,0 +1,165 @@
+"""Settings from ``MAILTAB_*`` environment variables, validated once at start-up.
+
+Secrets (the Fernet keys, the Redis URL) are ``SecretStr`` so that printing the
+settings never prints them. ``load_settings`` turns a validation failure into
+one ``ConfigError`` line per bad variable, for the CLI to print without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable service; the message is one line."""
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAILTAB_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    """Empty: an SQLite file ``mailtab.sqlite3`` in ``data_dir``."""
+    secret_key: SecretStr | None = None
+    """Comma-separated Fernet keys; the first encrypts, all decrypt."""
+    providers_file: Path | None = None
+    tradesoft_smtp_host: str | None = None
+    password_help_url: str = DEFAULT_PASSWORD_HELP_URL
+
+    test_email_rate_limit: str = "10/minute"
+    redis_url: SecretStr | None = None
+    smtp_timeout: float = Field(default=15.0, gt=0, le=300)
+    smtp_ca_file: Path | None = None
+    smtp_deny_networks: Annotated[list[Network], NoDecode] = []
+    smtp_allow_networks: Annotated[list[Network], NoDecode] = []
+
+    graphiql: bool = True
+    introspection: bool = True
+    cors_origins: Annotated[list[str], NoDecode] = []
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    max_query_depth: int = Field(default=10, ge=2)
+    max_aliases: int = Field(default=15, ge=1)
+    max_tokens: int = Field(default=2_000, ge=100)
+    operation_timeout: float = Field(default=30.0, gt=0)
+    db_timeout: float = Field(default=5.0, gt=0)
+
+    @field_validator("smtp_deny_networks", "smtp_allow_networks", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        scheme = urlsplit(value).scheme
+        if scheme == "postgresql":
+            value = "postgres" + value[len("postgresql") :]
+        elif scheme not in ("sqlite", "postgres"):
+            raise ValueError("must start with sqlite:// or postgres:// (postgresql:// is accepted)")
+        from tortoise.backends.base.config_generator import expand_db_url  # noqa: PLC0415
+
+        try:
+            expand_db_url(value)
+        except Exception as exc:  # the URL may hold a password: name the failure, not the text
+            raise ValueError(f"cannot be parsed ({exc.__class__.__name__})") from None
+        return value
+
+    @field_validator("test_email_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many  # noqa: PLC0415
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be in the 'limits' syntax, e.g. 10/minute") from None
+        return value
+
+    @field_validator("smtp_ca_file", "providers_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+                raise ValueError(f"not an origin: {origin!r} (expected https://host[:port])")
+        return value
+
+    @model_validator(mode="after")
+    def _keys(self) -> Settings:
+        if self.secret_key is not None:
+            from cryptography.fernet import Fernet  # noqa: PLC0415
+
+            for index, key in enumerate(self.fernet_keys(), start=1):
+                try:
+                    Fernet(key)
+                except ValueError:
+                    raise ValueError(
+                        f"MAILTAB_SECRET_KEY: key #{index} is not a Fernet key "
+                        "(32 url-safe base64-encoded bytes)"
+                    ) from None
+        return self
+
+    def fernet_keys(self) -> list[str]:
+        if self.secret_key is None:
+            return []
+        return [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def embedded(self) -> bool:
+        """True when the database is the SQLite file the service manages itself."""
+        return not self.database_url or self.database_url.startswith("sqlite://")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'mailtab.sqlite3').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and ``overrides``), or one ``ConfigError`` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        reasons = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = ".".join(str(part) for part in error["loc"])
+            variable = f"MAILTAB_{name.upper()}" if name else "configuration"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            reasons.append(f"{variable}: {message}" if name else message)
+        raise ConfigError("; ".join(reasons)) from None

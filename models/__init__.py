@@ -1,0 +1,16 @@
+"""Tortoise models: the ERP reference data the Mail tab stands on, and its own records."""
+
+from models.accounts import EmailAccount, ProgramSetting, TestEmailAttempt
+from models.firms import Firm, Outlet, OutletKind
+from models.tokens import ApiToken, Role
+
+__all__ = [
+    "ApiToken",
+    "EmailAccount",
+    "Firm",
+    "Outlet",
+    "OutletKind",
+    "ProgramSetting",
+    "Role",
+    "TestEmailAttempt",
+]

@@ -1,0 +1,82 @@
+"""The Email accounts reference book, the program settings store, and test-letter attempts."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+__all__ = ["EmailAccount", "ProgramSetting", "TestEmailAttempt"]
+
+
+class EmailAccount(Model):
+    """Reference book ► Email accounts: one record per mailbox and SMTP server."""
+
+    id = fields.IntField(primary_key=True)
+    provider = fields.CharField(max_length=16)
+    smtp_host = fields.CharField(max_length=253)
+    port = fields.IntField()
+    use_ssl = fields.BooleanField()
+    security = fields.CharField(max_length=16)
+    address = fields.CharField(max_length=254)
+    # The address as compared: normalized and lowercased. With smtp_host it identifies
+    # the account, and the unique constraint is what keeps racing saves from duplicating it.
+    address_key = fields.CharField(max_length=254)
+    sender_name = fields.CharField(max_length=200, null=True)
+    sender_email = fields.CharField(max_length=254)
+    password_encrypted = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "email_account"
+        unique_together = (("address_key", "smtp_host"),)
+        ordering = ("-created_at", "-id")
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+
+class ProgramSetting(Model):
+    """Program settings: one value of a settings group, addressed as ``group`` + ``key``.
+
+    Groups are paths such as ``CRM/Notifications/Email``; values are JSON.
+    """
+
+    id = fields.IntField(primary_key=True)
+    group = fields.CharField(max_length=200)
+    key = fields.CharField(max_length=100)
+    value = fields.JSONField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "program_setting"
+        unique_together = (("group", "key"),)
+
+
+class TestEmailAttempt(Model):
+    """One press of "Send": who, when, where to, and how it ended. Never the password."""
+
+    id = fields.IntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    token_name = fields.CharField(max_length=100, null=True)
+    token: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "models.ApiToken", null=True, on_delete=fields.SET_NULL, related_name=False
+    )
+    account: fields.ForeignKeyNullableRelation[EmailAccount] = fields.ForeignKeyField(
+        "models.EmailAccount", null=True, on_delete=fields.SET_NULL, related_name=False
+    )
+    source = fields.CharField(max_length=8)
+    smtp_host = fields.CharField(max_length=253, null=True)
+    port = fields.IntField(null=True)
+    security = fields.CharField(max_length=16, null=True)
+    address = fields.CharField(max_length=254, null=True)
+    recipient = fields.CharField(max_length=254, null=True)
+    delivered = fields.BooleanField(default=False)
+    outcome = fields.CharField(max_length=32)
+    smtp_code = fields.IntField(null=True)
+    duration_ms = fields.IntField(default=0)
+
+    class Meta:
+        table = "test_email_attempt"
+        ordering = ("-created_at", "-id")
