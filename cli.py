@@ -1,0 +1,190 @@
+"""The ``mailtab`` command: serve, migrate, token, export-schema, rotate-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from config import ConfigError, Settings, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("mailtab")
+T = TypeVar("T")
+
+
+class Fatal(Exception):
+    """A failure the operator can act on; printed as one line, exit code 1."""
+
+
+def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the ORM connected to the configured database."""
+
+    async def run() -> T:
+        from tortoise import Tortoise  # noqa: PLC0415
+
+        from models.db import tortoise_config  # noqa: PLC0415
+
+        await Tortoise.init(config=tortoise_config(settings.db_url, pool_timeout=settings.db_timeout))
+        try:
+            return await work()
+        finally:
+            await Tortoise.close_connections()
+
+    return _run(run())
+
+
+def _run(coro: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except (OSError, TimeoutError) as exc:
+        raise Fatal(f"database unreachable: {exc.__class__.__name__}: {exc}") from None
+    except Exception as exc:
+        from tortoise.exceptions import BaseORMException  # noqa: PLC0415
+
+        if isinstance(exc, BaseORMException):
+            raise Fatal(f"database error: {exc}") from None
+        raise
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create the data folder and migrate the embedded SQLite database."""
+    from models.db import migrate_database  # noqa: PLC0415
+
+    if settings.embedded and not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _run(migrate_database(settings.db_url))
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    prepare_database(settings)
+    print("migrations applied")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from services.tokens import ensure_first_token  # noqa: PLC0415
+
+    if settings.embedded:
+        prepare_database(settings)
+    token = _with_orm(settings, ensure_first_token)
+    if token is not None:
+        print(
+            "First start: an admin token was created. It is shown only this once;\n"
+            "use it in GraphiQL as the header  Authorization: Bearer <token>\n"
+            f"{token}",
+            flush=True,
+        )
+    uvicorn.run(
+        "app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.operation_timeout),
+    )
+    return 0
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from models import Role  # noqa: PLC0415
+    from services.tokens import create_token  # noqa: PLC0415
+
+    name = args.name or f"{args.role} token"
+
+    async def work() -> str:
+        _, token = await create_token(name=name, role=Role(args.role))
+        return token
+
+    token = _with_orm(settings, work)
+    print(f"Created a {args.role} token named {name!r}. It is shown only once:")
+    print(token)
+    return 0
+
+
+def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
+    from models import ApiToken  # noqa: PLC0415
+
+    async def work() -> list[ApiToken]:
+        return await ApiToken.all().order_by("id")
+
+    for record in _with_orm(settings, work):
+        state = "revoked" if record.revoked_at else "active"
+        print(f"{record.id}\t{record.role}\t{state}\t{record.created_at:%Y-%m-%d %H:%M}\t{record.name}")
+    return 0
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from services.tokens import revoke_token  # noqa: PLC0415
+
+    count = _with_orm(settings, lambda: revoke_token(args.name))
+    print(f"revoked {count} token(s) named {args.name!r}")
+    return 0 if count else 1
+
+
+def cmd_export_schema(settings: Settings | None, args: argparse.Namespace) -> int:
+    from schema import export_sdl  # noqa: PLC0415
+
+    sys.stdout.write(export_sdl())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailtab", description="GraphQL service of the ERP's Mail (Почта) setup tab."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the HTTP server (GraphiQL at /graphql)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="create a token; printed once, last line")
+    create.add_argument("--role", choices=["admin", "viewer"], required=True)
+    create.add_argument("--name", default=None, help="a label, e.g. who uses it")
+    create.set_defaults(handler=cmd_token_create)
+    token_commands.add_parser("list", help="list tokens (never the tokens themselves)").set_defaults(
+        handler=cmd_token_list
+    )
+    revoke = token_commands.add_parser("revoke", help="revoke the tokens with a name")
+    revoke.add_argument("name")
+    revoke.set_defaults(handler=cmd_token_revoke)
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        handler=cmd_export_schema, needs_settings=False
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[Settings | None, argparse.Namespace], int] = args.handler
+    try:
+        settings = load_settings() if getattr(args, "needs_settings", True) else None
+        return handler(settings, args)
+    except ConfigError as exc:
+        print(f"mailtab: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Fatal as exc:
+        print(f"mailtab: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Thin resolvers: GraphQL input -> service call -> payload, plus the request context."""

@@ -1,0 +1,102 @@
+"""Resolvers of "Our firms" and "Outlets and warehouses"."""
+
+from __future__ import annotations
+
+import strawberry
+
+from models import Firm as FirmModel
+from models import Outlet as OutletModel
+from schema.errors import FirmError, OutletError, to_errors
+from schema.firms import (
+    CreateFirmPayload,
+    CreateOutletPayload,
+    DeleteFirmPayload,
+    DeleteOutletPayload,
+    FirmInput,
+    OutletInput,
+    UpdateFirmPayload,
+    UpdateOutletPayload,
+)
+from schema.types import Firm, Outlet
+from services import firms as service
+
+__all__ = [
+    "create_firm",
+    "create_outlet",
+    "delete_firm",
+    "delete_outlet",
+    "list_firms",
+    "list_outlets",
+    "update_firm",
+    "update_outlet",
+]
+
+
+async def list_firms() -> list[Firm]:
+    return [Firm.from_model(f) for f in await FirmModel.all().order_by("id")]
+
+
+async def list_outlets() -> list[Outlet]:
+    return [Outlet.from_model(o) for o in await OutletModel.all().order_by("id")]
+
+
+def _firm_data(data: FirmInput) -> service.FirmData:
+    return service.FirmData(name=data.name, inn=data.inn, kpp=data.kpp)
+
+
+def _outlet_data(data: OutletInput) -> service.OutletData:
+    return service.OutletData(
+        firm_id=data.firm_id, name=data.name, kind=data.kind, address=data.address
+    )
+
+
+async def create_firm(info: strawberry.Info, input: FirmInput) -> CreateFirmPayload:  # noqa: A002
+    outcome = await service.create_firm(_firm_data(input))
+    firm = Firm.from_model(outcome.value) if outcome.value else None
+    return CreateFirmPayload(firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang))
+
+
+async def update_firm(
+    info: strawberry.Info,
+    id: strawberry.ID,  # noqa: A002
+    input: FirmInput,  # noqa: A002
+) -> UpdateFirmPayload:
+    outcome = await service.update_firm(id, _firm_data(input))
+    firm = Firm.from_model(outcome.value) if outcome.value else None
+    return UpdateFirmPayload(firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang))
+
+
+async def delete_firm(info: strawberry.Info, id: strawberry.ID) -> DeleteFirmPayload:  # noqa: A002
+    outcome = await service.delete_firm(id)
+    return DeleteFirmPayload(
+        deleted_id=strawberry.ID(str(outcome.value.id)) if outcome.value else None,
+        errors=to_errors(FirmError, outcome.errors, info.context.lang),
+    )
+
+
+async def create_outlet(info: strawberry.Info, input: OutletInput) -> CreateOutletPayload:  # noqa: A002
+    outcome = await service.create_outlet(_outlet_data(input))
+    outlet = Outlet.from_model(outcome.value) if outcome.value else None
+    return CreateOutletPayload(
+        outlet=outlet, errors=to_errors(OutletError, outcome.errors, info.context.lang)
+    )
+
+
+async def update_outlet(
+    info: strawberry.Info,
+    id: strawberry.ID,  # noqa: A002
+    input: OutletInput,  # noqa: A002
+) -> UpdateOutletPayload:
+    outcome = await service.update_outlet(id, _outlet_data(input))
+    outlet = Outlet.from_model(outcome.value) if outcome.value else None
+    return UpdateOutletPayload(
+        outlet=outlet, errors=to_errors(OutletError, outcome.errors, info.context.lang)
+    )
+
+
+async def delete_outlet(info: strawberry.Info, id: strawberry.ID) -> DeleteOutletPayload:  # noqa: A002
+    outcome = await service.delete_outlet(id)
+    return DeleteOutletPayload(
+        deleted_id=strawberry.ID(str(outcome.value.id)) if outcome.value else None,
+        errors=to_errors(OutletError, outcome.errors, info.context.lang),
+    )

@@ -1,0 +1,77 @@
+"""The schema root: the only place that wires resolvers into the Query and Mutation types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from resolvers import firms as firm_resolvers
+from resolvers import mailtab as tab_resolvers
+from resolvers.auth import IsAdmin
+from schema.errors import FirmError, OutletError
+from schema.firms import (
+    CreateFirmPayload,
+    CreateOutletPayload,
+    DeleteFirmPayload,
+    DeleteOutletPayload,
+    UpdateFirmPayload,
+    UpdateOutletPayload,
+)
+from schema.types import Firm, MailProvider, MailTab, Outlet
+
+__all__ = ["Mutation", "Query", "build_schema"]
+
+admin = [IsAdmin]
+
+
+@strawberry.type
+class Query:
+    mail_providers: list[MailProvider] = strawberry.field(resolver=tab_resolvers.mail_providers)
+    mail_tab: MailTab = strawberry.field(resolver=tab_resolvers.mail_tab)
+    firms: list[Firm] = strawberry.field(resolver=firm_resolvers.list_firms)
+    outlets: list[Outlet] = strawberry.field(resolver=firm_resolvers.list_outlets)
+
+
+@strawberry.type
+class Mutation:
+    create_firm: CreateFirmPayload = strawberry.mutation(
+        resolver=firm_resolvers.create_firm, permission_classes=admin
+    )
+    update_firm: UpdateFirmPayload = strawberry.mutation(
+        resolver=firm_resolvers.update_firm, permission_classes=admin
+    )
+    delete_firm: DeleteFirmPayload = strawberry.mutation(
+        resolver=firm_resolvers.delete_firm,
+        permission_classes=admin,
+        description="Refused with FIRM_HAS_OUTLETS while the firm has outlets or warehouses.",
+    )
+    create_outlet: CreateOutletPayload = strawberry.mutation(
+        resolver=firm_resolvers.create_outlet, permission_classes=admin
+    )
+    update_outlet: UpdateOutletPayload = strawberry.mutation(
+        resolver=firm_resolvers.update_outlet, permission_classes=admin
+    )
+    delete_outlet: DeleteOutletPayload = strawberry.mutation(
+        resolver=firm_resolvers.delete_outlet, permission_classes=admin
+    )
+
+
+def build_schema(
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] | None = None,
+) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[FirmError, OutletError],
+        extensions=extensions or [],
+    )
+
+
+def export_sdl() -> str:
+    """The schema's SDL as committed in ``schema.graphql``."""
+    return build_schema().as_str() + "\n"
+
+

@@ -1,0 +1,43 @@
+"""GraphQL enums: the domain's own enums, exposed under the contract's names."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from mail.presets import ProviderCode
+from mail.security import Security
+from models import OutletKind
+from services.mailtab import Prerequisite
+
+__all__ = [
+    "FirmErrorCode",
+    "MailProviderCode",
+    "MailTabPrerequisite",
+    "OutletErrorCode",
+    "OutletKindEnum",
+    "SmtpSecurity",
+]
+
+MailProviderCode = strawberry.enum(ProviderCode, name="MailProviderCode")
+SmtpSecurity = strawberry.enum(Security, name="SmtpSecurity")
+MailTabPrerequisite = strawberry.enum(Prerequisite, name="MailTabPrerequisite")
+OutletKindEnum = strawberry.enum(OutletKind, name="OutletKind")
+
+
+@strawberry.enum(description="Why a firm could not be written.")
+class FirmErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    NOT_FOUND = "NOT_FOUND"
+    FIRM_HAS_OUTLETS = "FIRM_HAS_OUTLETS"
+
+
+@strawberry.enum(description="Why an outlet or warehouse could not be written.")
+class OutletErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    NOT_FOUND = "NOT_FOUND"

@@ -1,0 +1,91 @@
+"""GraphQL object types and their construction from the domain's records."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import strawberry
+
+from i18n import Lang
+from mail.presets import ProviderPreset
+from models import Firm as FirmModel
+from models import Outlet as OutletModel
+from schema.enums import (
+    MailProviderCode,
+    MailTabPrerequisite,
+    OutletKindEnum,
+    SmtpSecurity,
+)
+
+__all__ = ["Firm", "MailProvider", "MailTab", "Outlet"]
+
+@strawberry.type(description="Our firms: a legal entity of the ERP's owner.")
+class Firm:
+    id: strawberry.ID
+    name: str
+    inn: str
+    kpp: str | None
+
+    @strawberry.field(description="Outlets and warehouses of this firm.")
+    async def outlets(self, info: strawberry.Info) -> list[Outlet]:
+        loader = info.context.outlets_loader
+        return [Outlet.from_model(o) for o in await loader.load(int(self.id))]
+
+    @classmethod
+    def from_model(cls, firm: FirmModel) -> Firm:
+        return cls(id=strawberry.ID(str(firm.id)), name=firm.name, inn=firm.inn, kpp=firm.kpp)
+
+@strawberry.type(description="Outlets and warehouses: where the firm sells or stores parts.")
+class Outlet:
+    id: strawberry.ID
+    name: str
+    kind: OutletKindEnum
+    address: str | None
+    firm_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def firm(self, info: strawberry.Info) -> Firm:
+        firm = await info.context.firm_loader.load(self.firm_id)
+        return Firm.from_model(cast(FirmModel, firm))
+
+    @classmethod
+    def from_model(cls, outlet: OutletModel) -> Outlet:
+        return cls(
+            id=strawberry.ID(str(outlet.id)),
+            name=outlet.name,
+            kind=outlet.kind,
+            address=outlet.address,
+            firm_id=outlet.firm_id,
+        )
+
+@strawberry.type(description="A mail service preset: what choosing it fills in.")
+class MailProvider:
+    code: MailProviderCode
+    title: str = strawberry.field(description='Localized; OTHER is "Другой" in Russian.')
+    smtp_host: str | None = strawberry.field(description="Null for OTHER.")
+    port: int | None = strawberry.field(description="Null for OTHER.")
+    use_ssl: bool
+    security: SmtpSecurity | None = strawberry.field(description="Null for OTHER.")
+    app_password_help_url: str | None
+    domains: list[str]
+
+    @classmethod
+    def from_preset(cls, preset: ProviderPreset, lang: Lang) -> MailProvider:
+        return cls(
+            code=preset.code,
+            title=preset.title(lang),
+            smtp_host=preset.smtp_host,
+            port=preset.port,
+            use_ssl=preset.use_ssl,
+            security=preset.security,
+            app_password_help_url=preset.app_password_help_url,
+            domains=list(preset.domains),
+        )
+
+@strawberry.type(description="The Mail tab: whether it can be used, and what is saved.")
+class MailTab:
+    available: bool
+    missing: list[MailTabPrerequisite]
+    password_help_url: str = strawberry.field(
+        description="The app-password guide shown at the password field."
+    )

@@ -1,0 +1,153 @@
+"""Our firms and Outlets and warehouses: validated writes, refusal to orphan outlets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from i18n import Text
+from models import Firm, Outlet, OutletKind
+from services.results import Outcome, not_found, parse_id
+from services.validation import FieldError, Problems, clean_inn, clean_kpp, clean_text
+
+__all__ = [
+    "FirmData",
+    "OutletData",
+    "create_firm",
+    "create_outlet",
+    "delete_firm",
+    "delete_outlet",
+    "update_firm",
+    "update_outlet",
+]
+
+FIRM = Text(ru="Фирма", en="Firm")
+OUTLET = Text(ru="Торговая точка или склад", en="Outlet or warehouse")
+FIRM_HAS_OUTLETS = Text(
+    ru="У фирмы есть торговые точки или склады ({count}): сначала удалите их "
+    "или перенесите на другую фирму.",
+    en="The firm still has {count} outlet(s) or warehouse(s): delete them "
+    "or move them to another firm first.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmData:
+    name: str | None
+    inn: str | None
+    kpp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutletData:
+    firm_id: str | None
+    name: str | None
+    kind: OutletKind
+    address: str | None = None
+
+
+def _clean_firm(data: FirmData, problems: Problems) -> dict[str, object]:
+    return {
+        "name": clean_text(data.name, field="name", problems=problems, required=True, max_length=255),
+        "inn": clean_inn(data.inn, field="inn", problems=problems),
+        "kpp": clean_kpp(data.kpp, field="kpp", problems=problems),
+    }
+
+
+async def create_firm(data: FirmData) -> Outcome[Firm]:
+    problems = Problems()
+    values = _clean_firm(data, problems)
+    if problems:
+        return Outcome.failed(*problems.errors)
+    return Outcome(await Firm.create(**values))
+
+
+async def update_firm(firm_id: str, data: FirmData) -> Outcome[Firm]:
+    problems = Problems()
+    values = _clean_firm(data, problems)
+    pk = parse_id(firm_id)
+    firm = await Firm.get_or_none(id=pk) if pk is not None else None
+    if firm is None:
+        problems.add(not_found("id", FIRM))
+    if problems or firm is None:
+        return Outcome.failed(*problems.errors)
+    await firm.update_from_dict(values).save()
+    return Outcome(firm)
+
+
+async def delete_firm(firm_id: str) -> Outcome[Firm]:
+    """Delete a firm without outlets; a firm that has some is refused (``FIRM_HAS_OUTLETS``)."""
+    pk = parse_id(firm_id)
+    async with in_transaction():
+        firm = await Firm.get_or_none(id=pk) if pk is not None else None
+        if firm is None:
+            return Outcome.failed(not_found("id", FIRM))
+        count = await Outlet.filter(firm_id=firm.id).count()
+        if count:
+            return Outcome.failed(_has_outlets(count))
+        try:
+            await firm.delete()
+        except IntegrityError:  # an outlet was added meanwhile; the RESTRICT key held
+            return Outcome.failed(_has_outlets(await Outlet.filter(firm_id=firm.id).count()))
+    return Outcome(firm)
+
+
+def _has_outlets(count: int) -> FieldError:
+    return FieldError(field="id", code="FIRM_HAS_OUTLETS", message=FIRM_HAS_OUTLETS.format(count=count))
+
+
+async def _clean_outlet(data: OutletData, problems: Problems) -> tuple[dict[str, object], Firm | None]:
+    values: dict[str, object] = {
+        "name": clean_text(data.name, field="name", problems=problems, required=True, max_length=255),
+        "kind": data.kind,
+        "address": clean_text(
+            data.address, field="address", problems=problems, required=False, max_length=500
+        ),
+    }
+    pk = parse_id(data.firm_id) if data.firm_id is not None else None
+    firm = await Firm.get_or_none(id=pk) if pk is not None else None
+    if firm is None:
+        problems.add(not_found("firmId", FIRM))
+    return values, firm
+
+
+async def create_outlet(data: OutletData) -> Outcome[Outlet]:
+    problems = Problems()
+    values, firm = await _clean_outlet(data, problems)
+    if problems or firm is None:
+        return Outcome.failed(*problems.errors)
+    try:
+        outlet = await Outlet.create(firm=firm, **values)
+    except IntegrityError:  # the firm was deleted meanwhile
+        return Outcome.failed(not_found("firmId", FIRM))
+    outlet.firm = firm
+    return Outcome(outlet)
+
+
+async def update_outlet(outlet_id: str, data: OutletData) -> Outcome[Outlet]:
+    problems = Problems()
+    values, firm = await _clean_outlet(data, problems)
+    pk = parse_id(outlet_id)
+    outlet = await Outlet.get_or_none(id=pk) if pk is not None else None
+    if outlet is None:
+        problems.add(not_found("id", OUTLET))
+    if problems or outlet is None or firm is None:
+        return Outcome.failed(*problems.errors)
+    outlet.update_from_dict({**values, "firm_id": firm.id})
+    try:
+        await outlet.save()
+    except IntegrityError:
+        return Outcome.failed(not_found("firmId", FIRM))
+    outlet.firm = firm
+    return Outcome(outlet)
+
+
+async def delete_outlet(outlet_id: str) -> Outcome[Outlet]:
+    pk = parse_id(outlet_id)
+    outlet = await Outlet.get_or_none(id=pk) if pk is not None else None
+    if outlet is None:
+        return Outcome.failed(not_found("id", OUTLET))
+    await outlet.delete()
+    return Outcome(outlet)

@@ -1,0 +1,21 @@
+"""What the service holds for its lifetime: settings, presets, and the stateful helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Settings
+from mail.presets import ProviderCode, ProviderPreset, load_presets
+
+__all__ = ["Runtime", "build_runtime"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    presets: dict[ProviderCode, ProviderPreset]
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    presets = load_presets(settings.providers_file, tradesoft_host=settings.tradesoft_smtp_host)
+    return Runtime(settings=settings, presets=presets)
