@@ -25,11 +25,13 @@ def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work`` with the ORM connected to the configured database."""
 
     async def run() -> T:
-        from tortoise import Tortoise  # noqa: PLC0415
+        from tortoise import Tortoise
 
-        from models.db import tortoise_config  # noqa: PLC0415
+        from models.db import tortoise_config
 
-        await Tortoise.init(config=tortoise_config(settings.db_url, pool_timeout=settings.db_timeout))
+        await Tortoise.init(
+            config=tortoise_config(settings.db_url, pool_timeout=settings.db_timeout)
+        )
         try:
             return await work()
         finally:
@@ -44,7 +46,7 @@ def _run(coro: Awaitable[T]) -> T:
     except (OSError, TimeoutError) as exc:
         raise Fatal(f"database unreachable: {exc.__class__.__name__}: {exc}") from None
     except Exception as exc:
-        from tortoise.exceptions import BaseORMException  # noqa: PLC0415
+        from tortoise.exceptions import BaseORMException
 
         if isinstance(exc, BaseORMException):
             raise Fatal(f"database error: {exc}") from None
@@ -53,7 +55,7 @@ def _run(coro: Awaitable[T]) -> T:
 
 def prepare_database(settings: Settings) -> None:
     """Create the data folder and migrate the embedded SQLite database."""
-    from models.db import migrate_database  # noqa: PLC0415
+    from models.db import migrate_database
 
     if settings.embedded and not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -67,9 +69,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from services.tokens import ensure_first_token  # noqa: PLC0415
+    from services.tokens import ensure_first_token
 
     if settings.embedded:
         prepare_database(settings)
@@ -95,8 +97,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
-    from models import Role  # noqa: PLC0415
-    from services.tokens import create_token  # noqa: PLC0415
+    from models import Role
+    from services.tokens import create_token
 
     name = args.name or f"{args.role} token"
 
@@ -111,19 +113,20 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
-    from models import ApiToken  # noqa: PLC0415
+    from models import ApiToken
 
     async def work() -> list[ApiToken]:
         return await ApiToken.all().order_by("id")
 
     for record in _with_orm(settings, work):
         state = "revoked" if record.revoked_at else "active"
-        print(f"{record.id}\t{record.role}\t{state}\t{record.created_at:%Y-%m-%d %H:%M}\t{record.name}")
+        created = f"{record.created_at:%Y-%m-%d %H:%M}"
+        print(f"{record.id}\t{record.role}\t{state}\t{created}\t{record.name}")
     return 0
 
 
 def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    from services.tokens import revoke_token  # noqa: PLC0415
+    from services.tokens import revoke_token
 
     count = _with_orm(settings, lambda: revoke_token(args.name))
     print(f"revoked {count} token(s) named {args.name!r}")
@@ -131,7 +134,7 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(settings: Settings | None, args: argparse.Namespace) -> int:
-    from schema import export_sdl  # noqa: PLC0415
+    from schema import export_sdl
 
     sys.stdout.write(export_sdl())
     return 0
@@ -149,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=cmd_serve)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        handler=cmd_migrate
+    )
 
     token = commands.add_parser("token", help="manage API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -157,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=["admin", "viewer"], required=True)
     create.add_argument("--name", default=None, help="a label, e.g. who uses it")
     create.set_defaults(handler=cmd_token_create)
-    token_commands.add_parser("list", help="list tokens (never the tokens themselves)").set_defaults(
-        handler=cmd_token_list
-    )
+    token_commands.add_parser(
+        "list", help="list tokens (never the tokens themselves)"
+    ).set_defaults(handler=cmd_token_list)
     revoke = token_commands.add_parser("revoke", help="revoke the tokens with a name")
     revoke.add_argument("name")
     revoke.set_defaults(handler=cmd_token_revoke)

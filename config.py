@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"
+DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"  # noqa: S105
 
 
 class ConfigError(Exception):
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
             value = "postgres" + value[len("postgresql") :]
         elif scheme not in ("sqlite", "postgres"):
             raise ValueError("must start with sqlite:// or postgres:// (postgresql:// is accepted)")
-        from tortoise.backends.base.config_generator import expand_db_url  # noqa: PLC0415
+        from tortoise.backends.base.config_generator import expand_db_url
 
         try:
             expand_db_url(value)
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     @field_validator("test_email_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
-        from limits import parse_many  # noqa: PLC0415
+        from limits import parse_many
 
         try:
             parse_many(value)
@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _keys(self) -> Settings:
         if self.secret_key is not None:
-            from cryptography.fernet import Fernet  # noqa: PLC0415
+            from cryptography.fernet import Fernet
 
             for index, key in enumerate(self.fernet_keys(), start=1):
                 try:

@@ -52,7 +52,8 @@ def negotiate(accept_language: str | None) -> Lang:
                     quality = 0.0
         if quality <= 0:
             continue
-        candidate = (quality, -position, "en" if primary == "en" else "ru")
+        lang: Lang = "en" if primary == "en" else "ru"
+        candidate = (quality, -position, lang)
         if best is None or candidate[:2] > best[:2]:
             best = candidate
     return best[2] if best else DEFAULT_LANG

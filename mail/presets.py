@@ -83,7 +83,9 @@ def _parse(entry: Mapping[str, Any], source: str) -> ProviderPreset:
     except PresetError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
-        raise PresetError(f"{source}: bad provider entry ({exc.__class__.__name__}: {exc})") from None
+        raise PresetError(
+            f"{source}: bad provider entry ({exc.__class__.__name__}: {exc})"
+        ) from None
 
 
 def _read(text: str, source: str) -> dict[ProviderCode, ProviderPreset]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -46,7 +48,7 @@ class ProgramSetting(Model):
     id = fields.IntField(primary_key=True)
     group = fields.CharField(max_length=200)
     key = fields.CharField(max_length=100)
-    value = fields.JSONField(null=True)
+    value: Any = fields.JSONField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

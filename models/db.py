@@ -14,7 +14,7 @@ def tortoise_config(db_url: str, *, pool_timeout: float = 5.0) -> dict[str, Any]
     """The Tortoise configuration for one database URL, with the migrations package."""
     connection: str | dict[str, Any] = db_url
     if db_url.startswith("postgres"):
-        from tortoise.backends.base.config_generator import expand_db_url  # noqa: PLC0415
+        from tortoise.backends.base.config_generator import expand_db_url
 
         connection = expand_db_url(db_url)
         # Bounded waits: a database that does not answer must not hang a request.
@@ -36,8 +36,8 @@ def tortoise_config(db_url: str, *, pool_timeout: float = 5.0) -> dict[str, Any]
 
 async def migrate_database(db_url: str) -> None:
     """Apply every pending migration, then close the connections it opened."""
-    from tortoise import Tortoise  # noqa: PLC0415
-    from tortoise.migrations.api import migrate  # noqa: PLC0415
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate
 
     try:
         await migrate(config=tortoise_config(db_url))

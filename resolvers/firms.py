@@ -50,23 +50,27 @@ def _outlet_data(data: OutletInput) -> service.OutletData:
     )
 
 
-async def create_firm(info: strawberry.Info, input: FirmInput) -> CreateFirmPayload:  # noqa: A002
+async def create_firm(info: strawberry.Info, input: FirmInput) -> CreateFirmPayload:
     outcome = await service.create_firm(_firm_data(input))
     firm = Firm.from_model(outcome.value) if outcome.value else None
-    return CreateFirmPayload(firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang))
+    return CreateFirmPayload(
+        firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang)
+    )
 
 
 async def update_firm(
     info: strawberry.Info,
-    id: strawberry.ID,  # noqa: A002
-    input: FirmInput,  # noqa: A002
+    id: strawberry.ID,
+    input: FirmInput,
 ) -> UpdateFirmPayload:
     outcome = await service.update_firm(id, _firm_data(input))
     firm = Firm.from_model(outcome.value) if outcome.value else None
-    return UpdateFirmPayload(firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang))
+    return UpdateFirmPayload(
+        firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang)
+    )
 
 
-async def delete_firm(info: strawberry.Info, id: strawberry.ID) -> DeleteFirmPayload:  # noqa: A002
+async def delete_firm(info: strawberry.Info, id: strawberry.ID) -> DeleteFirmPayload:
     outcome = await service.delete_firm(id)
     return DeleteFirmPayload(
         deleted_id=strawberry.ID(str(outcome.value.id)) if outcome.value else None,
@@ -74,7 +78,7 @@ async def delete_firm(info: strawberry.Info, id: strawberry.ID) -> DeleteFirmPay
     )
 
 
-async def create_outlet(info: strawberry.Info, input: OutletInput) -> CreateOutletPayload:  # noqa: A002
+async def create_outlet(info: strawberry.Info, input: OutletInput) -> CreateOutletPayload:
     outcome = await service.create_outlet(_outlet_data(input))
     outlet = Outlet.from_model(outcome.value) if outcome.value else None
     return CreateOutletPayload(
@@ -84,8 +88,8 @@ async def create_outlet(info: strawberry.Info, input: OutletInput) -> CreateOutl
 
 async def update_outlet(
     info: strawberry.Info,
-    id: strawberry.ID,  # noqa: A002
-    input: OutletInput,  # noqa: A002
+    id: strawberry.ID,
+    input: OutletInput,
 ) -> UpdateOutletPayload:
     outcome = await service.update_outlet(id, _outlet_data(input))
     outlet = Outlet.from_model(outcome.value) if outcome.value else None
@@ -94,7 +98,7 @@ async def update_outlet(
     )
 
 
-async def delete_outlet(info: strawberry.Info, id: strawberry.ID) -> DeleteOutletPayload:  # noqa: A002
+async def delete_outlet(info: strawberry.Info, id: strawberry.ID) -> DeleteOutletPayload:
     outcome = await service.delete_outlet(id)
     return DeleteOutletPayload(
         deleted_id=strawberry.ID(str(outcome.value.id)) if outcome.value else None,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
 
 from resolvers import firms as firm_resolvers
 from resolvers import mailtab as tab_resolvers
@@ -24,7 +24,7 @@ from schema.types import Firm, MailProvider, MailTab, Outlet
 
 __all__ = ["Mutation", "Query", "build_schema"]
 
-admin = [IsAdmin]
+admin: list[type[BasePermission]] = [IsAdmin]
 
 
 @strawberry.type
@@ -73,5 +73,3 @@ def build_schema(
 def export_sdl() -> str:
     """The schema's SDL as committed in ``schema.graphql``."""
     return build_schema().as_str() + "\n"
-
-

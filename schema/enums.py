@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeAlias
 
 import strawberry
 
@@ -20,10 +21,15 @@ __all__ = [
     "SmtpSecurity",
 ]
 
-MailProviderCode = strawberry.enum(ProviderCode, name="MailProviderCode")
-SmtpSecurity = strawberry.enum(Security, name="SmtpSecurity")
-MailTabPrerequisite = strawberry.enum(Prerequisite, name="MailTabPrerequisite")
-OutletKindEnum = strawberry.enum(OutletKind, name="OutletKind")
+# strawberry.enum registers the domain enum itself under the contract's name.
+strawberry.enum(ProviderCode, name="MailProviderCode")
+MailProviderCode: TypeAlias = ProviderCode
+strawberry.enum(Security, name="SmtpSecurity")
+SmtpSecurity: TypeAlias = Security
+strawberry.enum(Prerequisite, name="MailTabPrerequisite")
+MailTabPrerequisite: TypeAlias = Prerequisite
+strawberry.enum(OutletKind, name="OutletKind")
+OutletKindEnum: TypeAlias = OutletKind
 
 
 @strawberry.enum(description="Why a firm could not be written.")

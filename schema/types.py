@@ -19,6 +19,7 @@ from schema.enums import (
 
 __all__ = ["Firm", "MailProvider", "MailTab", "Outlet"]
 
+
 @strawberry.type(description="Our firms: a legal entity of the ERP's owner.")
 class Firm:
     id: strawberry.ID
@@ -26,14 +27,16 @@ class Firm:
     inn: str
     kpp: str | None
 
-    @strawberry.field(description="Outlets and warehouses of this firm.")
+    @strawberry.field
     async def outlets(self, info: strawberry.Info) -> list[Outlet]:
+        """Outlets and warehouses of this firm."""
         loader = info.context.outlets_loader
         return [Outlet.from_model(o) for o in await loader.load(int(self.id))]
 
     @classmethod
     def from_model(cls, firm: FirmModel) -> Firm:
         return cls(id=strawberry.ID(str(firm.id)), name=firm.name, inn=firm.inn, kpp=firm.kpp)
+
 
 @strawberry.type(description="Outlets and warehouses: where the firm sells or stores parts.")
 class Outlet:
@@ -58,6 +61,7 @@ class Outlet:
             firm_id=outlet.firm_id,
         )
 
+
 @strawberry.type(description="A mail service preset: what choosing it fills in.")
 class MailProvider:
     code: MailProviderCode
@@ -81,6 +85,7 @@ class MailProvider:
             app_password_help_url=preset.app_password_help_url,
             domains=list(preset.domains),
         )
+
 
 @strawberry.type(description="The Mail tab: whether it can be used, and what is saved.")
 class MailTab:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -48,9 +49,11 @@ class OutletData:
     address: str | None = None
 
 
-def _clean_firm(data: FirmData, problems: Problems) -> dict[str, object]:
+def _clean_firm(data: FirmData, problems: Problems) -> dict[str, Any]:
     return {
-        "name": clean_text(data.name, field="name", problems=problems, required=True, max_length=255),
+        "name": clean_text(
+            data.name, field="name", problems=problems, required=True, max_length=255
+        ),
         "inn": clean_inn(data.inn, field="inn", problems=problems),
         "kpp": clean_kpp(data.kpp, field="kpp", problems=problems),
     }
@@ -95,12 +98,16 @@ async def delete_firm(firm_id: str) -> Outcome[Firm]:
 
 
 def _has_outlets(count: int) -> FieldError:
-    return FieldError(field="id", code="FIRM_HAS_OUTLETS", message=FIRM_HAS_OUTLETS.format(count=count))
+    return FieldError(
+        field="id", code="FIRM_HAS_OUTLETS", message=FIRM_HAS_OUTLETS.format(count=count)
+    )
 
 
-async def _clean_outlet(data: OutletData, problems: Problems) -> tuple[dict[str, object], Firm | None]:
-    values: dict[str, object] = {
-        "name": clean_text(data.name, field="name", problems=problems, required=True, max_length=255),
+async def _clean_outlet(data: OutletData, problems: Problems) -> tuple[dict[str, Any], Firm | None]:
+    values: dict[str, Any] = {
+        "name": clean_text(
+            data.name, field="name", problems=problems, required=True, max_length=255
+        ),
         "kind": data.kind,
         "address": clean_text(
             data.address, field="address", problems=problems, required=False, max_length=500

@@ -16,7 +16,9 @@ UPDATE_FIRM = """
 mutation($id: ID!, $input: FirmInput!) {
   updateFirm(id: $id, input: $input) { firm { id name inn kpp } errors { field code } }
 }"""
-DELETE_FIRM = "mutation($id: ID!) { deleteFirm(id: $id) { deletedId errors { field message code } } }"
+DELETE_FIRM = (
+    "mutation($id: ID!) { deleteFirm(id: $id) { deletedId errors { field message code } } }"
+)
 CREATE_OUTLET = """
 mutation($input: OutletInput!) {
   createOutlet(input: $input) {
@@ -100,7 +102,9 @@ async def test_update_firm(gql: Any) -> None:
     assert data["updateFirm"]["errors"] == []
     assert data["updateFirm"]["firm"]["name"] == "Сбер"
     missing = await gql(UPDATE_FIRM, {"id": "999999", "input": SBERBANK})
-    assert [(e["field"], e["code"]) for e in missing["updateFirm"]["errors"]] == [("id", "NOT_FOUND")]
+    assert [(e["field"], e["code"]) for e in missing["updateFirm"]["errors"]] == [
+        ("id", "NOT_FOUND")
+    ]
     bad = await gql(UPDATE_FIRM, {"id": firm["id"], "input": {**SBERBANK, "inn": "1"}})
     assert bad["updateFirm"]["firm"] is None
     assert (await Firm.get(id=int(firm["id"]))).name == "Сбер"
@@ -110,7 +114,14 @@ async def test_outlet_belongs_to_a_firm_and_lists_under_it(gql: Any) -> None:
     firm = await make_firm(gql)
     data = await gql(
         CREATE_OUTLET,
-        {"input": {"firmId": firm["id"], "name": "Склад №1", "kind": "WAREHOUSE", "address": "Москва"}},
+        {
+            "input": {
+                "firmId": firm["id"],
+                "name": "Склад №1",
+                "kind": "WAREHOUSE",
+                "address": "Москва",
+            }
+        },
     )
     payload = data["createOutlet"]
     assert payload["errors"] == []
@@ -118,7 +129,9 @@ async def test_outlet_belongs_to_a_firm_and_lists_under_it(gql: Any) -> None:
     assert outlet["kind"] == "WAREHOUSE"
     assert outlet["firm"] == {"id": firm["id"], "name": "ПАО Сбербанк"}
     firms = await gql("{ firms { id outlets { id name kind } } }")
-    assert firms["firms"][0]["outlets"] == [{"id": outlet["id"], "name": "Склад №1", "kind": "WAREHOUSE"}]
+    assert firms["firms"][0]["outlets"] == [
+        {"id": outlet["id"], "name": "Склад №1", "kind": "WAREHOUSE"}
+    ]
     outlets = await gql("{ outlets { id firm { id } } }")
     assert outlets["outlets"] == [{"id": outlet["id"], "firm": {"id": firm["id"]}}]
 
@@ -144,11 +157,17 @@ async def test_update_and_delete_outlet(gql: Any) -> None:
         UPDATE_OUTLET,
         {"id": outlet_id, "input": {"firmId": second["id"], "name": "Точка 2", "kind": "OUTLET"}},
     )
-    assert moved["updateOutlet"]["outlet"] == {"id": outlet_id, "name": "Точка 2", "firm": {"id": second["id"]}}
+    assert moved["updateOutlet"]["outlet"] == {
+        "id": outlet_id,
+        "name": "Точка 2",
+        "firm": {"id": second["id"]},
+    }
     deleted = await gql(DELETE_OUTLET, {"id": outlet_id})
     assert deleted["deleteOutlet"] == {"deletedId": outlet_id, "errors": []}
     again = await gql(DELETE_OUTLET, {"id": outlet_id})
-    assert [(e["field"], e["code"]) for e in again["deleteOutlet"]["errors"]] == [("id", "NOT_FOUND")]
+    assert [(e["field"], e["code"]) for e in again["deleteOutlet"]["errors"]] == [
+        ("id", "NOT_FOUND")
+    ]
 
 
 async def test_deleting_a_firm_with_outlets_is_refused(gql: Any) -> None:
@@ -158,7 +177,9 @@ async def test_deleting_a_firm_with_outlets_is_refused(gql: Any) -> None:
     )
     refused = await gql(DELETE_FIRM, {"id": firm["id"]})
     assert refused["deleteFirm"]["deletedId"] is None
-    assert [(e["field"], e["code"]) for e in refused["deleteFirm"]["errors"]] == [("id", "FIRM_HAS_OUTLETS")]
+    assert [(e["field"], e["code"]) for e in refused["deleteFirm"]["errors"]] == [
+        ("id", "FIRM_HAS_OUTLETS")
+    ]
     assert await Firm.exists(id=int(firm["id"]))
     await gql(DELETE_OUTLET, {"id": created["createOutlet"]["outlet"]["id"]})
     deleted = await gql(DELETE_FIRM, {"id": firm["id"]})
