@@ -1,0 +1,1 @@
+"""Domain services: validation, firms and outlets, the Mail tab, tokens."""
