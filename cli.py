@@ -71,10 +71,13 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from services.secrets import load_password_box
     from services.tokens import ensure_first_token
 
     if settings.embedded:
         prepare_database(settings)
+    # Before the workers start, so that they all read one key file instead of racing to make it.
+    load_password_box(settings)
     token = _with_orm(settings, ensure_first_token)
     if token is not None:
         print(
@@ -133,6 +136,32 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if count else 1
 
 
+def cmd_generate_key(settings: Settings | None, args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode("ascii"))
+    return 0
+
+
+def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from services import secrets
+
+    if not settings.fernet_keys():
+        path = secrets.add_key_to_file(settings)
+        print(f"a new key was put first in {path}; older keys stay there to decrypt")
+    box = secrets.load_password_box(settings, create=False)
+    rotated, unreadable = _with_orm(settings, lambda: secrets.rotate(box))
+    print(f"re-encrypted {rotated} password(s) under the newest key")
+    if unreadable:
+        print(
+            f"{unreadable} password(s) could not be decrypted with any configured key; "
+            "they were left as they are (save those accounts again with their password)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def cmd_export_schema(settings: Settings | None, args: argparse.Namespace) -> int:
     from schema import export_sdl
 
@@ -168,6 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="revoke the tokens with a name")
     revoke.add_argument("name")
     revoke.set_defaults(handler=cmd_token_revoke)
+
+    commands.add_parser(
+        "generate-key", help="print a new Fernet key for MAILTAB_SECRET_KEY"
+    ).set_defaults(handler=cmd_generate_key, needs_settings=False)
+    commands.add_parser(
+        "rotate-key",
+        help="re-encrypt stored passwords under the newest key "
+        "(with the embedded key file: add a new key to it first)",
+    ).set_defaults(handler=cmd_rotate_key)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=cmd_export_schema, needs_settings=False

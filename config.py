@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"  # noqa: S105
+DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"
 
 
 class ConfigError(Exception):

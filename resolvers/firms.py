@@ -6,6 +6,7 @@ import strawberry
 
 from models import Firm as FirmModel
 from models import Outlet as OutletModel
+from schema.enums import FirmErrorCode, OutletErrorCode
 from schema.errors import FirmError, OutletError, to_errors
 from schema.firms import (
     CreateFirmPayload,
@@ -54,7 +55,7 @@ async def create_firm(info: strawberry.Info, input: FirmInput) -> CreateFirmPayl
     outcome = await service.create_firm(_firm_data(input))
     firm = Firm.from_model(outcome.value) if outcome.value else None
     return CreateFirmPayload(
-        firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang)
+        firm=firm, errors=to_errors(FirmError, FirmErrorCode, outcome.errors, info.context.lang)
     )
 
 
@@ -66,7 +67,7 @@ async def update_firm(
     outcome = await service.update_firm(id, _firm_data(input))
     firm = Firm.from_model(outcome.value) if outcome.value else None
     return UpdateFirmPayload(
-        firm=firm, errors=to_errors(FirmError, outcome.errors, info.context.lang)
+        firm=firm, errors=to_errors(FirmError, FirmErrorCode, outcome.errors, info.context.lang)
     )
 
 
@@ -74,7 +75,7 @@ async def delete_firm(info: strawberry.Info, id: strawberry.ID) -> DeleteFirmPay
     outcome = await service.delete_firm(id)
     return DeleteFirmPayload(
         deleted_id=strawberry.ID(str(outcome.value.id)) if outcome.value else None,
-        errors=to_errors(FirmError, outcome.errors, info.context.lang),
+        errors=to_errors(FirmError, FirmErrorCode, outcome.errors, info.context.lang),
     )
 
 
@@ -82,7 +83,8 @@ async def create_outlet(info: strawberry.Info, input: OutletInput) -> CreateOutl
     outcome = await service.create_outlet(_outlet_data(input))
     outlet = Outlet.from_model(outcome.value) if outcome.value else None
     return CreateOutletPayload(
-        outlet=outlet, errors=to_errors(OutletError, outcome.errors, info.context.lang)
+        outlet=outlet,
+        errors=to_errors(OutletError, OutletErrorCode, outcome.errors, info.context.lang),
     )
 
 
@@ -94,7 +96,8 @@ async def update_outlet(
     outcome = await service.update_outlet(id, _outlet_data(input))
     outlet = Outlet.from_model(outcome.value) if outcome.value else None
     return UpdateOutletPayload(
-        outlet=outlet, errors=to_errors(OutletError, outcome.errors, info.context.lang)
+        outlet=outlet,
+        errors=to_errors(OutletError, OutletErrorCode, outcome.errors, info.context.lang),
     )
 
 
@@ -102,5 +105,5 @@ async def delete_outlet(info: strawberry.Info, id: strawberry.ID) -> DeleteOutle
     outcome = await service.delete_outlet(id)
     return DeleteOutletPayload(
         deleted_id=strawberry.ID(str(outcome.value.id)) if outcome.value else None,
-        errors=to_errors(OutletError, outcome.errors, info.context.lang),
+        errors=to_errors(OutletError, OutletErrorCode, outcome.errors, info.context.lang),
     )

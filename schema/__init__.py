@@ -9,9 +9,10 @@ from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
 from resolvers import firms as firm_resolvers
+from resolvers import mail as mail_resolvers
 from resolvers import mailtab as tab_resolvers
 from resolvers.auth import IsAdmin
-from schema.errors import FirmError, OutletError
+from schema.errors import FirmError, OutletError, SaveMailSettingsError
 from schema.firms import (
     CreateFirmPayload,
     CreateOutletPayload,
@@ -20,6 +21,7 @@ from schema.firms import (
     UpdateFirmPayload,
     UpdateOutletPayload,
 )
+from schema.mail import EmailAccount, ProgramSetting, SaveMailSettingsPayload
 from schema.types import Firm, MailProvider, MailTab, Outlet
 
 __all__ = ["Mutation", "Query", "build_schema"]
@@ -33,10 +35,22 @@ class Query:
     mail_tab: MailTab = strawberry.field(resolver=tab_resolvers.mail_tab)
     firms: list[Firm] = strawberry.field(resolver=firm_resolvers.list_firms)
     outlets: list[Outlet] = strawberry.field(resolver=firm_resolvers.list_outlets)
+    email_accounts: list[EmailAccount] = strawberry.field(resolver=mail_resolvers.email_accounts)
+    email_account_count: int = strawberry.field(resolver=mail_resolvers.email_account_count)
+    program_settings: list[ProgramSetting] = strawberry.field(
+        resolver=mail_resolvers.program_settings
+    )
 
 
 @strawberry.type
 class Mutation:
+    save_mail_settings: SaveMailSettingsPayload = strawberry.mutation(
+        resolver=mail_resolvers.save_mail_settings,
+        permission_classes=admin,
+        description=(
+            "Save: the Email accounts record and CRM ► Notifications ► Email, in one transaction."
+        ),
+    )
     create_firm: CreateFirmPayload = strawberry.mutation(
         resolver=firm_resolvers.create_firm, permission_classes=admin
     )
@@ -65,7 +79,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[FirmError, OutletError],
+        types=[FirmError, OutletError, SaveMailSettingsError],
         extensions=extensions or [],
     )
 

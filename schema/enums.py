@@ -18,6 +18,7 @@ __all__ = [
     "MailTabPrerequisite",
     "OutletErrorCode",
     "OutletKindEnum",
+    "SaveMailSettingsErrorCode",
     "SmtpSecurity",
 ]
 
@@ -47,3 +48,12 @@ class OutletErrorCode(Enum):
     INVALID = "INVALID"
     FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
     NOT_FOUND = "NOT_FOUND"
+
+
+@strawberry.enum(description="Why the Mail tab's settings could not be saved.")
+class SaveMailSettingsErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
+    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"

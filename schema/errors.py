@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
 
 import strawberry
 
 from i18n import Lang
-from schema.enums import FirmErrorCode, OutletErrorCode
+from schema.enums import FirmErrorCode, OutletErrorCode, SaveMailSettingsErrorCode
 from services.validation import FieldError
 
-__all__ = ["FirmError", "OutletError", "UserError", "to_errors"]
+__all__ = ["FirmError", "OutletError", "SaveMailSettingsError", "UserError", "to_errors"]
 
 
 @strawberry.interface(description="An input problem shown next to the field at fault.")
@@ -31,12 +33,20 @@ class OutletError(UserError):
     code: OutletErrorCode
 
 
-E = TypeVar("E", FirmError, OutletError)
+@strawberry.type
+class SaveMailSettingsError(UserError):
+    code: SaveMailSettingsErrorCode
 
 
-def to_errors(kind: type[E], errors: list[FieldError], lang: Lang) -> list[E]:
-    codes = {FirmError: FirmErrorCode, OutletError: OutletErrorCode}[kind]
-    return [
-        kind(field=error.field, message=error.message(lang), code=codes(error.code))  # type: ignore[arg-type]
-        for error in errors
-    ]
+E = TypeVar("E")
+
+
+def to_errors(
+    kind: Callable[..., E], codes: type[Enum], errors: list[FieldError], lang: Lang
+) -> list[E]:
+    """Domain field errors as the payload's error type, messages in the request's language."""
+    made: list[E] = []
+    for error in errors:
+        code: Any = codes(error.code)
+        made.append(kind(field=error.field, message=error.message(lang), code=code))
+    return made

@@ -16,6 +16,8 @@ from schema.enums import (
     OutletKindEnum,
     SmtpSecurity,
 )
+from schema.mail import MailSettings
+from services.mail_settings import load_stored_settings
 
 __all__ = ["Firm", "MailProvider", "MailTab", "Outlet"]
 
@@ -94,3 +96,9 @@ class MailTab:
     password_help_url: str = strawberry.field(
         description="The app-password guide shown at the password field."
     )
+
+    @strawberry.field
+    async def settings(self) -> MailSettings | None:
+        """CRM ► Notifications ► Email as saved; null until the first save."""
+        stored = await load_stored_settings()
+        return MailSettings.from_stored(stored) if stored else None

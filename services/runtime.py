@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from mail.presets import ProviderCode, ProviderPreset, load_presets
+from services.secrets import PasswordBox, load_password_box
 
 __all__ = ["Runtime", "build_runtime"]
 
@@ -14,8 +15,9 @@ __all__ = ["Runtime", "build_runtime"]
 class Runtime:
     settings: Settings
     presets: dict[ProviderCode, ProviderPreset]
+    box: PasswordBox
 
 
 def build_runtime(settings: Settings) -> Runtime:
     presets = load_presets(settings.providers_file, tradesoft_host=settings.tradesoft_smtp_host)
-    return Runtime(settings=settings, presets=presets)
+    return Runtime(settings=settings, presets=presets, box=load_password_box(settings))

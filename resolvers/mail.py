@@ -1,0 +1,114 @@
+"""Resolvers of Save, the saved settings and the Email accounts reference book."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+import strawberry
+
+from models import EmailAccount as EmailAccountModel
+from models import ProgramSetting as ProgramSettingModel
+from schema.enums import SaveMailSettingsErrorCode
+from schema.errors import SaveMailSettingsError, to_errors
+from schema.mail import (
+    EmailAccount,
+    MailSettings,
+    MailSettingsInput,
+    ProgramSetting,
+    SaveMailSettingsPayload,
+    to_warnings,
+)
+from services import mail_settings as service
+
+__all__ = [
+    "email_accounts",
+    "mail_form",
+    "program_settings",
+    "save_mail_settings",
+    "saved_settings",
+]
+
+MAX_PAGE = 500
+T = TypeVar("T")
+
+
+def mail_form(data: MailSettingsInput) -> service.MailForm:
+    """The service's view of the form; tells an omitted password from a null one."""
+    password = data.password
+    return service.MailForm(
+        provider=data.provider,
+        smtp_host=given(data.smtp_host),
+        port=given(data.port),
+        use_ssl=given(data.use_ssl),
+        security=given(data.security),
+        address=data.address,
+        password=password.value if password is not None else None,
+        password_given=password is not None,
+        sender_name=given(data.sender_name),
+        sender_email=given(data.sender_email),
+    )
+
+
+def given(value: T | None) -> T | None:
+    """None for an omitted field (Strawberry's UNSET) as for an explicit null."""
+    return None if value is strawberry.UNSET else value
+
+
+async def save_mail_settings(
+    info: strawberry.Info,
+    input: MailSettingsInput,
+) -> SaveMailSettingsPayload:
+    runtime, lang = info.context.runtime, info.context.lang
+    outcome = await service.save_mail_settings(
+        mail_form(input), presets=runtime.presets, box=runtime.box
+    )
+    return SaveMailSettingsPayload(
+        settings=MailSettings.from_stored(outcome.settings) if outcome.settings else None,
+        account=EmailAccount.from_model(outcome.account) if outcome.account else None,
+        errors=to_errors(SaveMailSettingsError, SaveMailSettingsErrorCode, outcome.errors, lang),
+        warnings=to_warnings(outcome.warnings, lang),
+    )
+
+
+async def saved_settings() -> MailSettings | None:
+    stored = await service.load_stored_settings()
+    return MailSettings.from_stored(stored) if stored else None
+
+
+async def email_accounts(
+    limit: Annotated[int, strawberry.argument(description=f"Page size, 1..{MAX_PAGE}.")] = 100,
+    offset: Annotated[int, strawberry.argument(description="Records to skip.")] = 0,
+) -> list[EmailAccount]:
+    """Reference book ► Email accounts, newest first."""
+    limit = max(1, min(limit, MAX_PAGE))
+    offset = max(0, offset)
+    records = (
+        await EmailAccountModel.all().order_by("-created_at", "-id").offset(offset).limit(limit)
+    )
+    return [EmailAccount.from_model(a) for a in records]
+
+
+async def email_account_count() -> int:
+    return await EmailAccountModel.all().count()
+
+
+async def program_settings(
+    info: strawberry.Info,
+    group: Annotated[
+        str,
+        strawberry.argument(description='A settings group path, e.g. "CRM/Notifications/Email".'),
+    ] = service.EMAIL_GROUP,
+) -> list[ProgramSetting]:
+    """A program settings group as the ERP's settings screen shows it."""
+    lang = info.context.lang
+    rows = await ProgramSettingModel.filter(group=group).order_by("id")
+    titles = service.SETTING_TITLES if group == service.EMAIL_GROUP else {}
+    return [
+        ProgramSetting(
+            group=row.group,
+            key=row.key,
+            title=titles[row.key](lang) if row.key in titles else row.key,
+            value=row.value,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,121 @@
+"""Passwords at rest: Fernet encryption under rotatable keys.
+
+Keys come from ``MAILTAB_SECRET_KEY`` (comma-separated; the first encrypts,
+all decrypt). On the embedded default with no key configured, a key file is
+created once in the data folder with owner-only permissions; its path is
+logged, never its content. ``rotate`` re-encrypts every stored password under
+the newest key, so older keys can then be dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from config import ConfigError, Settings
+from models import EmailAccount
+
+__all__ = ["KEY_FILE_NAME", "PasswordBox", "key_file_path", "load_password_box", "rotate"]
+
+log = logging.getLogger("mailtab.secrets")
+KEY_FILE_NAME = "secret.key"
+
+
+class PasswordBox:
+    """Encrypts and decrypts mailbox passwords; never prints them."""
+
+    def __init__(self, keys: list[str]) -> None:
+        if not keys:
+            raise ValueError("at least one key is needed")
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def __repr__(self) -> str:
+        return "PasswordBox(<keys hidden>)"
+
+    def encrypt(self, password: str) -> str:
+        return self._fernet.encrypt(password.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str | None:
+        """The password, or None when no configured key opens it."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError):
+            return None
+
+    def rotate(self, token: str) -> str:
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
+
+def key_file_path(settings: Settings) -> Path:
+    return settings.data_dir / KEY_FILE_NAME
+
+
+def _read_key_file(path: Path) -> list[str]:
+    keys = [line.strip() for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
+    for index, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(f"{path}: line {index} is not a Fernet key") from None
+    if not keys:
+        raise ConfigError(f"{path}: holds no key")
+    return keys
+
+
+def _write_key_file(path: Path, keys: list[str]) -> None:
+    """Write the keys (newest first) to a new file readable by the owner only, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write("\n".join(keys) + "\n")
+    os.replace(temporary, path)
+
+
+def load_password_box(settings: Settings, *, create: bool = True) -> PasswordBox:
+    """The box for the configured keys, or for the embedded key file (created when missing)."""
+    keys = settings.fernet_keys()
+    if keys:
+        return PasswordBox(keys)
+    if not settings.embedded:
+        raise ConfigError(
+            "MAILTAB_SECRET_KEY: required with a server database "
+            "(generate one with `mailtab generate-key`)"
+        )
+    path = key_file_path(settings)
+    if not path.exists():
+        if not create:
+            raise ConfigError(f"MAILTAB_SECRET_KEY: not set and {path} does not exist")
+        _write_key_file(path, [Fernet.generate_key().decode("ascii")])
+        log.warning(
+            "generated the password encryption key file %s (keep it with the database)", path
+        )
+    return PasswordBox(_read_key_file(path))
+
+
+def add_key_to_file(settings: Settings) -> Path:
+    """Put a new key first in the embedded key file (older keys stay to decrypt)."""
+    path = key_file_path(settings)
+    keys = _read_key_file(path) if path.exists() else []
+    _write_key_file(path, [Fernet.generate_key().decode("ascii"), *keys])
+    return path
+
+
+async def rotate(box: PasswordBox) -> tuple[int, int]:
+    """Re-encrypt every stored password under the newest key: (rotated, unreadable)."""
+    rotated = unreadable = 0
+    for account in await EmailAccount.filter(password_encrypted__isnull=False):
+        token = account.password_encrypted
+        if not token:
+            continue
+        try:
+            account.password_encrypted = box.rotate(token)
+        except InvalidToken:
+            unreadable += 1
+            continue
+        await account.save(update_fields=["password_encrypted"])
+        rotated += 1
+    return rotated, unreadable
