@@ -1,7 +1,5 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-import functools
-from json import dumps, loads
 from models.firms import OutletKind
 from models.tokens import Role
 from tortoise.fields.base import OnDelete
@@ -75,7 +73,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('group', fields.CharField(max_length=200)),
                 ('key', fields.CharField(max_length=100)),
-                ('value', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('value_json', fields.TextField(null=True, unique=False)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
             options={'table': 'program_setting', 'app': 'models', 'unique_together': (('group', 'key'),), 'pk_attr': 'id', 'table_description': 'Program settings: one value of a settings group, addressed as ``group`` + ``key``.'},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tortoise import fields
@@ -42,18 +43,27 @@ class EmailAccount(Model):
 class ProgramSetting(Model):
     """Program settings: one value of a settings group, addressed as ``group`` + ``key``.
 
-    Groups are paths such as ``CRM/Notifications/Email``; values are JSON.
+    Groups are paths such as ``CRM/Notifications/Email``; values are JSON text
+    (Tortoise's JSONField would read a stored plain string back as JSON source).
     """
 
     id = fields.IntField(primary_key=True)
     group = fields.CharField(max_length=200)
     key = fields.CharField(max_length=100)
-    value: Any = fields.JSONField(null=True)
+    value_json = fields.TextField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "program_setting"
         unique_together = (("group", "key"),)
+
+    @property
+    def value(self) -> Any:
+        return None if self.value_json is None else json.loads(self.value_json)
+
+    @staticmethod
+    def encode(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class TestEmailAttempt(Model):

@@ -22,6 +22,7 @@ from schema.firms import (
     UpdateOutletPayload,
 )
 from schema.mail import EmailAccount, ProgramSetting, SaveMailSettingsPayload
+from schema.safety import ErrorPolicy, SafeSchema
 from schema.types import Firm, MailProvider, MailTab, Outlet
 
 __all__ = ["Mutation", "Query", "build_schema"]
@@ -76,11 +77,11 @@ class Mutation:
 def build_schema(
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] | None = None,
 ) -> strawberry.Schema:
-    return strawberry.Schema(
+    return SafeSchema(
         query=Query,
         mutation=Mutation,
         types=[FirmError, OutletError, SaveMailSettingsError],
-        extensions=extensions or [],
+        extensions=[*(extensions or []), ErrorPolicy],
     )
 
 

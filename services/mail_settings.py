@@ -370,13 +370,13 @@ async def _write_program_settings(
     form: ResolvedForm, account: EmailAccount, connection: Any
 ) -> None:
     rows = [
-        ProgramSetting(group=EMAIL_GROUP, key=key, value=value)
+        ProgramSetting(group=EMAIL_GROUP, key=key, value_json=ProgramSetting.encode(value))
         for key, value in _settings_values(form, account).items()
     ]
     await ProgramSetting.bulk_create(
         rows,
         on_conflict=["group", "key"],
-        update_fields=["value", "updated_at"],
+        update_fields=["value_json", "updated_at"],
         using_db=connection,
     )
 
@@ -397,7 +397,7 @@ def _stored(form: ResolvedForm, account: EmailAccount) -> StoredSettings:
 
 async def load_stored_settings() -> StoredSettings | None:
     """The saved CRM ► Notifications ► Email settings, or None before the first save."""
-    values = dict(await ProgramSetting.filter(group=EMAIL_GROUP).values_list("key", "value"))
+    values = {row.key: row.value for row in await ProgramSetting.filter(group=EMAIL_GROUP)}
     account_id = values.get("accountId")
     if account_id is None:
         return None

@@ -89,8 +89,8 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
-    async with LifespanManager(application) as manager:
-        yield manager.app
+    async with LifespanManager(application):
+        yield application
 
 
 @pytest.fixture(autouse=True)
