@@ -8,17 +8,23 @@ import strawberry
 
 from models import EmailAccount as EmailAccountModel
 from models import ProgramSetting as ProgramSettingModel
-from schema.enums import SaveMailSettingsErrorCode
-from schema.errors import SaveMailSettingsError, to_errors
+from models import TestEmailAttempt as TestEmailAttemptModel
+from schema.enums import SaveMailSettingsErrorCode, SendTestEmailErrorCode
+from schema.errors import SaveMailSettingsError, SendTestEmailError, to_errors
 from schema.mail import (
     EmailAccount,
     MailSettings,
     MailSettingsInput,
     ProgramSetting,
     SaveMailSettingsPayload,
+    SendTestEmailInput,
+    SendTestEmailPayload,
+    SmtpFailure,
+    TestEmailAttempt,
     to_warnings,
 )
 from services import mail_settings as service
+from services import test_email
 
 __all__ = [
     "email_accounts",
@@ -112,3 +118,37 @@ async def program_settings(
         )
         for row in rows
     ]
+
+
+async def send_test_email(
+    info: strawberry.Info,
+    input: SendTestEmailInput,
+) -> SendTestEmailPayload:
+    ctx = info.context
+    settings = given(input.settings)
+    outcome = await test_email.send_test_email(
+        input.recipient,
+        mail_form(settings) if settings is not None else None,
+        runtime=ctx.runtime,
+        token=ctx.token,
+        lang=ctx.lang,
+    )
+    return SendTestEmailPayload(
+        delivered=outcome.delivered,
+        message_id=outcome.message_id,
+        failure=SmtpFailure.from_failure(outcome.failure, ctx.lang) if outcome.failure else None,
+        errors=to_errors(SendTestEmailError, SendTestEmailErrorCode, outcome.errors, ctx.lang),
+        retry_after=outcome.retry_after,
+    )
+
+
+async def test_email_attempts(
+    last: Annotated[int, strawberry.argument(description=f"How many, 1..{MAX_PAGE}.")] = 20,
+) -> list[TestEmailAttempt]:
+    """The most recent presses of Send, newest first."""
+    records = (
+        await TestEmailAttemptModel.all()
+        .order_by("-created_at", "-id")
+        .limit(max(1, min(last, MAX_PAGE)))
+    )
+    return [TestEmailAttempt.from_model(a) for a in records]

@@ -12,7 +12,7 @@ from resolvers import firms as firm_resolvers
 from resolvers import mail as mail_resolvers
 from resolvers import mailtab as tab_resolvers
 from resolvers.auth import IsAdmin
-from schema.errors import FirmError, OutletError, SaveMailSettingsError
+from schema.errors import FirmError, OutletError, SaveMailSettingsError, SendTestEmailError
 from schema.firms import (
     CreateFirmPayload,
     CreateOutletPayload,
@@ -21,7 +21,13 @@ from schema.firms import (
     UpdateFirmPayload,
     UpdateOutletPayload,
 )
-from schema.mail import EmailAccount, ProgramSetting, SaveMailSettingsPayload
+from schema.mail import (
+    EmailAccount,
+    ProgramSetting,
+    SaveMailSettingsPayload,
+    SendTestEmailPayload,
+    TestEmailAttempt,
+)
 from schema.safety import ErrorPolicy, SafeSchema
 from schema.types import Firm, MailProvider, MailTab, Outlet
 
@@ -41,10 +47,18 @@ class Query:
     program_settings: list[ProgramSetting] = strawberry.field(
         resolver=mail_resolvers.program_settings
     )
+    test_email_attempts: list[TestEmailAttempt] = strawberry.field(
+        resolver=mail_resolvers.test_email_attempts, permission_classes=admin
+    )
 
 
 @strawberry.type
 class Mutation:
+    send_test_email: SendTestEmailPayload = strawberry.mutation(
+        resolver=mail_resolvers.send_test_email,
+        permission_classes=admin,
+        description="Send: a real test letter; a failure is diagnosed, never raised.",
+    )
     save_mail_settings: SaveMailSettingsPayload = strawberry.mutation(
         resolver=mail_resolvers.save_mail_settings,
         permission_classes=admin,
@@ -80,7 +94,7 @@ def build_schema(
     return SafeSchema(
         query=Query,
         mutation=Mutation,
-        types=[FirmError, OutletError, SaveMailSettingsError],
+        types=[FirmError, OutletError, SaveMailSettingsError, SendTestEmailError],
         extensions=[*(extensions or []), ErrorPolicy],
     )
 

@@ -7,6 +7,7 @@ from typing import TypeAlias
 
 import strawberry
 
+from mail.diagnosis import FailureCode
 from mail.presets import ProviderCode
 from mail.security import Security
 from models import OutletKind
@@ -19,6 +20,8 @@ __all__ = [
     "OutletErrorCode",
     "OutletKindEnum",
     "SaveMailSettingsErrorCode",
+    "SendTestEmailErrorCode",
+    "SmtpFailureCode",
     "SmtpSecurity",
 ]
 
@@ -31,6 +34,10 @@ strawberry.enum(Prerequisite, name="MailTabPrerequisite")
 MailTabPrerequisite: TypeAlias = Prerequisite
 strawberry.enum(OutletKind, name="OutletKind")
 OutletKindEnum: TypeAlias = OutletKind
+strawberry.enum(
+    FailureCode, name="SmtpFailureCode", description="Why a test letter was not delivered."
+)
+SmtpFailureCode: TypeAlias = FailureCode
 
 
 @strawberry.enum(description="Why a firm could not be written.")
@@ -56,4 +63,15 @@ class SaveMailSettingsErrorCode(Enum):
     INVALID = "INVALID"
     MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+
+
+@strawberry.enum(description="Why a test letter could not be tried; nothing was sent.")
+class SendTestEmailErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
+    RATE_LIMITED = "RATE_LIMITED"
     FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"

@@ -9,10 +9,22 @@ from typing import Any, TypeVar
 import strawberry
 
 from i18n import Lang
-from schema.enums import FirmErrorCode, OutletErrorCode, SaveMailSettingsErrorCode
+from schema.enums import (
+    FirmErrorCode,
+    OutletErrorCode,
+    SaveMailSettingsErrorCode,
+    SendTestEmailErrorCode,
+)
 from services.validation import FieldError
 
-__all__ = ["FirmError", "OutletError", "SaveMailSettingsError", "UserError", "to_errors"]
+__all__ = [
+    "FirmError",
+    "OutletError",
+    "SaveMailSettingsError",
+    "SendTestEmailError",
+    "UserError",
+    "to_errors",
+]
 
 
 @strawberry.interface(description="An input problem shown next to the field at fault.")
@@ -36,6 +48,11 @@ class OutletError(UserError):
 @strawberry.type
 class SaveMailSettingsError(UserError):
     code: SaveMailSettingsErrorCode
+
+
+@strawberry.type
+class SendTestEmailError(UserError):
+    code: SendTestEmailErrorCode
 
 
 E = TypeVar("E")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from strawberry.scalars import JSON
 
 from i18n import Lang
+from mail.diagnosis import SmtpFailure as DomainSmtpFailure
 from models import EmailAccount as EmailAccountModel
-from schema.enums import MailProviderCode, SmtpSecurity
-from schema.errors import SaveMailSettingsError
+from models import TestEmailAttempt as TestEmailAttemptModel
+from schema.enums import MailProviderCode, SmtpFailureCode, SmtpSecurity
+from schema.errors import SaveMailSettingsError, SendTestEmailError
 from services.mail_settings import StoredSettings
 from services.validation import FieldError
 
@@ -19,6 +23,10 @@ __all__ = [
     "MailSettingsWarning",
     "ProgramSetting",
     "SaveMailSettingsPayload",
+    "SendTestEmailInput",
+    "SendTestEmailPayload",
+    "SmtpFailure",
+    "TestEmailAttempt",
     "to_warnings",
 ]
 
@@ -144,3 +152,93 @@ class ProgramSetting:
     key: str
     title: str = strawberry.field(description="Localized label, as on the settings screen.")
     value: JSON | None
+
+
+@strawberry.input(description="The Send button: a test letter.")
+class SendTestEmailInput:
+    recipient: str = strawberry.field(description="Where the test letter goes.")
+    settings: MailSettingsInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "The form as it stands (unsaved; password omitted = the stored password of the "
+            "same account). Omitted: the saved CRM ► Notifications ► Email settings."
+        ),
+    )
+
+
+@strawberry.type(description="Why the SMTP exchange failed, and what to change.")
+class SmtpFailure:
+    code: SmtpFailureCode
+    field: str | None = strawberry.field(
+        description='Input field most likely at fault ("password", "port", ...).'
+    )
+    message: str
+    hint: str | None
+    help_url: str | None
+    smtp_code: int | None
+    smtp_reply: str | None = strawberry.field(
+        description="The server's reply, with anything secret removed."
+    )
+
+    @classmethod
+    def from_failure(cls, failure: DomainSmtpFailure, lang: Lang) -> SmtpFailure:
+        return cls(
+            code=failure.code,
+            field=failure.field,
+            message=failure.message(lang),
+            hint=failure.hint(lang) if failure.hint else None,
+            help_url=failure.help_url,
+            smtp_code=failure.smtp_code,
+            smtp_reply=failure.smtp_reply,
+        )
+
+
+@strawberry.type
+class SendTestEmailPayload:
+    delivered: bool
+    message_id: str | None = strawberry.field(description="The letter's Message-ID header.")
+    failure: SmtpFailure | None = strawberry.field(description="Set when the SMTP exchange failed.")
+    errors: list[SendTestEmailError] = strawberry.field(
+        description="The input could not be used; nothing was sent."
+    )
+    retry_after: int | None = strawberry.field(
+        default=None, description="With RATE_LIMITED: seconds to wait."
+    )
+
+
+@strawberry.type(description="One press of Send, as recorded.")
+class TestEmailAttempt:
+    id: strawberry.ID
+    created_at: datetime
+    token_name: str | None
+    account_id: strawberry.ID | None
+    source: str = strawberry.field(description="FORM (unsaved values) or SAVED.")
+    smtp_host: str | None
+    port: int | None
+    security: str | None
+    address: str | None
+    recipient: str | None
+    delivered: bool
+    outcome: str = strawberry.field(description="DELIVERED, RATE_LIMITED or an SmtpFailureCode.")
+    smtp_code: int | None
+    duration_ms: int
+
+    @classmethod
+    def from_model(cls, attempt: TestEmailAttemptModel) -> TestEmailAttempt:
+        account_id = attempt.account_id  # type: ignore[attr-defined]
+        return cls(
+            id=strawberry.ID(str(attempt.id)),
+            created_at=attempt.created_at,
+            token_name=attempt.token_name,
+            account_id=strawberry.ID(str(account_id)) if account_id is not None else None,
+            source=attempt.source,
+            smtp_host=attempt.smtp_host,
+            port=attempt.port,
+            security=attempt.security,
+            address=attempt.address,
+            recipient=attempt.recipient,
+            delivered=attempt.delivered,
+            outcome=attempt.outcome,
+            smtp_code=attempt.smtp_code,
+            duration_ms=attempt.duration_ms,
+        )

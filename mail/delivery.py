@@ -1,0 +1,409 @@
+"""Sending the test letter: vet the host, connect, secure the session, log in, send.
+
+How the vetted address and the certificate check fit together: the host is
+resolved and vetted once (``mail.network``), this module opens the TCP
+connection to that IP itself and hands the connected socket to aiosmtplib
+(``SMTP(sock=..., hostname=<name>)``). With a socket, aiosmtplib 5.1.3 passes
+``hostname`` as ``server_hostname`` both to the implicit-TLS handshake and to
+STARTTLS, so the certificate is checked against the name the administrator
+typed (SNI included) while the bytes go to the address that was vetted; no
+second DNS lookup can redirect the connection.
+
+The security mode is always explicit: ``SSL_TLS`` is ``use_tls=True``,
+``STARTTLS`` is ``start_tls=True`` (aiosmtplib raises inside ``connect()``
+when the server does not offer it, and login only comes after ``connect()``),
+``NONE`` is ``start_tls=False``. aiosmtplib's default ``start_tls=None`` would
+log in in clear text to a server that does not offer STARTTLS, so it is never
+used. Login is one AUTH PLAIN (or LOGIN) attempt, see ``_login``.
+
+A plain or STARTTLS session against an implicit-TLS port (465) gets no
+greeting at all: the server waits for a TLS ClientHello. When no greeting
+arrives within ``GREETING_PROBE_AFTER`` seconds, a second connection tries a
+TLS handshake (certificate not checked, nothing sent over it); if the
+handshake succeeds the port wants SSL from the start and the attempt ends at
+once with TLS_MISMATCH instead of waiting out the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.policy
+import ipaddress
+import socket
+import ssl
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from email.headerregistry import AddressHeader
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtplib import SMTP, SMTPConnectTimeoutError, SMTPException, SMTPResponse
+
+from mail.diagnosis import (
+    AuthNotOffered,
+    DiagnosisContext,
+    SmtpFailure,
+    classify,
+    implicit_tls_expected,
+    redact_reply,
+    smtputf8_not_supported,
+)
+from mail.letter import needs_smtputf8, smtp_address
+from mail.network import IPNetwork, NetworkError, ResolvedTarget, resolve_target
+from mail.presets import ProviderPreset
+from mail.security import Security
+
+__all__ = ["GREETING_PROBE_AFTER", "DeliveryResult", "SmtpTarget", "deliver"]
+
+#: Seconds without a greeting after which the TLS probe starts (capped at a third of
+#: the timeout). Real servers greet within milliseconds.
+GREETING_PROBE_AFTER = 1.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpTarget:
+    """Where and how to send: the server, the mode, the login and the limits.
+
+    ``timeout`` bounds every network step (DNS, connect, each command);
+    ``total_timeout`` bounds the whole exchange (default: three times ``timeout``).
+    ``ca_file`` adds trusted CAs (PEM) to the system store; ``deny``/``allow``
+    adjust where the server may connect (see ``mail.network``).
+    """
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str | None = field(repr=False)
+    """None: send without logging in (an on-premises relay that trusts the network)."""
+    timeout: float = 30.0
+    total_timeout: float | None = None
+    ca_file: Path | None = None
+    deny: tuple[IPNetwork, ...] = ()
+    allow: tuple[IPNetwork, ...] = ()
+    explicit_security: bool = False
+    """True when the mode came from the input's ``security`` (for naming the field at fault)."""
+    local_hostname: str | None = None
+    """The EHLO name; by default the local address as a literal ("[192.0.2.1]")."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port out of range: {self.port}")
+        if self.timeout <= 0 or (self.total_timeout is not None and self.total_timeout <= 0):
+            raise ValueError("timeouts must be positive")
+
+    @property
+    def deadline(self) -> float:
+        return self.total_timeout if self.total_timeout is not None else 3 * self.timeout
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryResult:
+    """The outcome of one attempt; ``failure`` is set exactly when ``delivered`` is false."""
+
+    delivered: bool
+    message_id: str | None
+    failure: SmtpFailure | None
+    duration_ms: int
+    smtp_code: int | None = None
+    smtp_reply: str | None = None
+    """The server's answer to the letter (often with its queue id), or the failing reply."""
+    server_address: str | None = None
+    """The vetted IP address connected to, for the attempt's record."""
+
+
+class _ImplicitTlsExpected(Exception):
+    """The port answered a TLS handshake but gave no plain greeting."""
+
+
+class _Smtputf8Unsupported(Exception):
+    def __init__(self, field_name: str) -> None:
+        super().__init__(field_name)
+        self.field_name = field_name
+
+
+@dataclass(slots=True)
+class _Progress:
+    server_address: str | None = None
+
+
+async def deliver(
+    message: EmailMessage,
+    *,
+    target: SmtpTarget,
+    envelope_from: str,
+    recipient: str,
+    preset: ProviderPreset | None,
+    sender_email: str,
+) -> DeliveryResult:
+    """Send ``message`` to ``recipient``; never raises for DNS, network, TLS or SMTP failures.
+
+    ``envelope_from`` is the account's address (the login's mailbox);
+    ``sender_email`` is the From address, used to name the field at fault.
+    Raises only for a bad deployment setting (an unreadable ``ca_file``) or a bug.
+    """
+    started = time.monotonic()
+    context = DiagnosisContext(
+        host=target.host,
+        port=target.port,
+        security=target.security,
+        address=envelope_from,
+        sender_email=sender_email,
+        recipient=recipient,
+        preset=preset,
+        explicit_security=target.explicit_security,
+        login=target.username,
+        secrets=_secrets(target),
+    )
+    # Built before anything connects: a broken CA file is the deployment's fault and
+    # must surface as such, not as a certificate failure of the user's server.
+    tls_context = await asyncio.to_thread(_client_tls_context, target.ca_file)
+    progress = _Progress()
+    failure: SmtpFailure | None = None
+    response: SMTPResponse | None = None
+    try:
+        async with asyncio.timeout(target.deadline):
+            response = await _exchange(
+                message,
+                target=target,
+                tls_context=tls_context,
+                envelope_from=envelope_from,
+                recipient=recipient,
+                progress=progress,
+            )
+    except _ImplicitTlsExpected:
+        failure = implicit_tls_expected(context)
+    except _Smtputf8Unsupported as exc:
+        failure = smtputf8_not_supported(context, field=exc.field_name)
+    except (NetworkError, SMTPException, OSError) as exc:
+        # OSError covers ssl.SSLError, TimeoutError and refused connections.
+        failure = classify(exc, context=context)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    if response is None:
+        assert failure is not None  # every path without a response sets one
+        return DeliveryResult(
+            delivered=False,
+            message_id=None,
+            failure=failure,
+            duration_ms=duration_ms,
+            smtp_code=failure.smtp_code,
+            smtp_reply=failure.smtp_reply,
+            server_address=progress.server_address,
+        )
+    return DeliveryResult(
+        delivered=True,
+        message_id=str(message["Message-ID"]) if message["Message-ID"] else None,
+        failure=None,
+        duration_ms=duration_ms,
+        smtp_code=response.code,
+        smtp_reply=redact_reply(
+            response.message, secrets=_secrets(target), username=target.username
+        )
+        or None,
+        server_address=progress.server_address,
+    )
+
+
+async def _exchange(
+    message: EmailMessage,
+    *,
+    target: SmtpTarget,
+    tls_context: ssl.SSLContext,
+    envelope_from: str,
+    recipient: str,
+    progress: _Progress,
+) -> SMTPResponse:
+    sender = smtp_address(envelope_from)
+    rcpt = smtp_address(recipient)
+    utf8_field = _smtputf8_field(message, sender=sender, recipient=rcpt)
+    data = message.as_bytes(policy=email.policy.SMTPUTF8 if utf8_field else email.policy.SMTP)
+
+    resolved = await resolve_target(
+        target.host, target.port, deny=target.deny, allow=target.allow, timeout=target.timeout
+    )
+    progress.server_address = resolved.address
+    sock, address = await _connect(resolved, seconds=target.timeout)
+    progress.server_address = address
+    try:
+        if target.security is not Security.SSL_TLS:
+            await _await_greeting(sock, resolved, address=address, seconds=target.timeout)
+        smtp = SMTP(
+            hostname=resolved.host,  # the name the certificate must show, see the module doc
+            sock=sock,
+            use_tls=target.security is Security.SSL_TLS,
+            start_tls=target.security is Security.STARTTLS,
+            tls_context=tls_context,
+            timeout=target.timeout,
+            local_hostname=target.local_hostname or _address_literal(sock),
+        )
+    except BaseException:
+        sock.close()
+        raise
+    # From here on the socket belongs to aiosmtplib's transport, which closes it.
+    try:
+        await smtp.connect()  # greeting, and STARTTLS when required (or it raises)
+        if smtp.is_ehlo_or_helo_needed:
+            await smtp.ehlo()
+        if target.password is not None:
+            await _login(smtp, username=target.username, password=target.password)
+        options: list[str] = []
+        if utf8_field:
+            if not smtp.supports_extension("smtputf8"):
+                raise _Smtputf8Unsupported(utf8_field)
+            options.append("SMTPUTF8")
+        if smtp.supports_extension("size"):
+            options.append(f"SIZE={len(data)}")
+        encoding = "utf-8" if utf8_field else "ascii"
+        await smtp.mail(sender, options=options, encoding=encoding)
+        await smtp.rcpt(rcpt, encoding=encoding)
+        response = await smtp.data(data)
+        with suppress(SMTPException, OSError):
+            await smtp.quit()
+        return response
+    finally:
+        smtp.close()
+
+
+def _secrets(target: SmtpTarget) -> tuple[str, ...]:
+    return (target.password,) if target.password else ()
+
+
+async def _login(smtp: SMTP, *, username: str, password: str) -> None:
+    """One AUTH attempt, PLAIN or else LOGIN (both carry the password UTF-8 encoded).
+
+    aiosmtplib's own login() retries every mechanism the server lists, so a wrong
+    password would count as two or three failed logins at the provider, which
+    brings its lockouts ("too many login attempts") closer.
+    """
+    methods = smtp.server_auth_methods if smtp.supports_extension("auth") else []
+    if "plain" in methods:
+        await smtp.auth_plain(username, password)
+    elif "login" in methods:
+        await smtp.auth_login(username, password)
+    else:
+        encrypted = smtp.get_transport_info("sslcontext") is not None
+        raise AuthNotOffered(starttls_offered=not encrypted and smtp.supports_extension("starttls"))
+
+
+async def _connect(resolved: ResolvedTarget, *, seconds: float) -> tuple[socket.socket, str]:
+    """A connected non-blocking socket to the first vetted address that accepts."""
+    loop = asyncio.get_running_loop()
+    error: OSError | None = None
+    for address in resolved.addresses or (resolved.address,):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            async with asyncio.timeout(seconds):
+                await loop.sock_connect(sock, (address, resolved.port))
+        except TimeoutError:
+            sock.close()
+            raise SMTPConnectTimeoutError(
+                f"Timed out connecting to {resolved.host} on port {resolved.port}"
+            ) from None
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock, address
+    assert error is not None
+    raise error
+
+
+async def _await_greeting(
+    sock: socket.socket, resolved: ResolvedTarget, *, address: str, seconds: float
+) -> None:
+    """Return once the server has sent something; detect a port that wants TLS first."""
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[bool] = loop.create_future()
+
+    def on_readable() -> None:
+        if not readable.done():
+            readable.set_result(True)
+
+    # Readiness only: the greeting itself stays in the socket for aiosmtplib to read.
+    loop.add_reader(sock.fileno(), on_readable)
+    probe: asyncio.Task[bool] | None = None
+    try:
+        async with asyncio.timeout(seconds):
+            await asyncio.wait({readable}, timeout=min(GREETING_PROBE_AFTER, seconds / 3))
+            if readable.done():
+                return
+            probe = asyncio.create_task(
+                _speaks_tls(resolved, address=address, seconds=seconds), name="smtp-tls-probe"
+            )
+            await asyncio.wait({readable, probe}, return_when=asyncio.FIRST_COMPLETED)
+            if readable.done():
+                return
+            if probe.result():
+                raise _ImplicitTlsExpected
+            await readable
+    except TimeoutError:
+        raise SMTPConnectTimeoutError("Timed out waiting for server ready message") from None
+    finally:
+        loop.remove_reader(sock.fileno())
+        if probe is not None and not probe.done():
+            probe.cancel()
+            await asyncio.wait({probe})
+
+
+async def _speaks_tls(resolved: ResolvedTarget, *, address: str, seconds: float) -> bool:
+    """Whether the port completes a TLS handshake: a yes/no probe that sends no data."""
+    # Not verifying is safe here: the connection only answers "is this TLS?", it is
+    # closed right after the handshake and nothing (least of all the password) goes over it.
+    probe_context = ssl.create_default_context()
+    probe_context.check_hostname = False
+    probe_context.verify_mode = ssl.CERT_NONE
+    try:
+        async with asyncio.timeout(seconds):
+            _reader, writer = await asyncio.open_connection(
+                address,
+                resolved.port,
+                ssl=probe_context,
+                server_hostname=resolved.host,
+                ssl_handshake_timeout=seconds,
+            )
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with suppress(OSError, TimeoutError):
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
+    return True
+
+
+def _client_tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The system's trusted CAs plus the deployment's; host names checked; TLS 1.2 or newer."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def _address_literal(sock: socket.socket) -> str:
+    # An address literal says nothing about this machine's internal host name and needs
+    # no DNS lookup (socket.getfqdn() can hang for seconds where DNS is broken).
+    host = str(sock.getsockname()[0]).partition("%")[0]
+    if ipaddress.ip_address(host).version == 6:
+        return f"[IPv6:{host}]"
+    return f"[{host}]"
+
+
+def _smtputf8_field(message: EmailMessage, *, sender: str, recipient: str) -> str | None:
+    """The input field whose address needs SMTPUTF8, or None when plain ASCII will do."""
+    if needs_smtputf8(sender):
+        return "address"
+    if needs_smtputf8(recipient):
+        return "recipient"
+    for name in ("From", "To", "Reply-To"):
+        header = message[name]
+        if isinstance(header, AddressHeader) and not all(
+            a.addr_spec.isascii() for a in header.addresses
+        ):
+            return "senderEmail" if name != "To" else "recipient"
+    return None

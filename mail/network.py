@@ -1,0 +1,194 @@
+"""Where the server may connect: resolve an SMTP host once and vet its addresses.
+
+The test letter makes the server open a connection to a host an administrator
+typed in, so the host is resolved here exactly once and the connection is made
+to the vetted address (never resolved again, which would let a DNS answer
+change between the check and the connection). Loopback and private networks
+stay allowed, because on-premises relays are common; link-local (cloud
+metadata), unspecified and multicast addresses are refused unless a deployment
+allows them explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import idna
+
+__all__ = [
+    "DEFAULT_DENY",
+    "AddressNotAllowed",
+    "HostNotFound",
+    "IPAddress",
+    "IPNetwork",
+    "NetworkError",
+    "ResolvedTarget",
+    "ascii_host",
+    "is_allowed",
+    "parse_networks",
+    "resolve_target",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Refused unless a deployment allows them (``allow``); the explicit ``deny`` list always wins.
+DEFAULT_DENY: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "169.254.0.0/16",  # IPv4 link-local, including 169.254.169.254 (cloud metadata)
+        "fe80::/10",  # IPv6 link-local
+        "0.0.0.0/8",  # "this network"; 0.0.0.0 connects to the local host on Linux
+        "::/128",  # unspecified
+        "224.0.0.0/4",  # multicast
+        "ff00::/8",  # multicast
+        "255.255.255.255/32",  # limited broadcast
+        # Metadata endpoints outside the link-local range (AWS over IPv6, Alibaba Cloud):
+        # inside networks that stay allowed, so they are named one by one.
+        "fd00:ec2::254/128",
+        "100.100.100.200/32",
+    )
+)
+
+
+class NetworkError(Exception):
+    """The SMTP host cannot be used; subclasses say why."""
+
+
+class HostNotFound(NetworkError):
+    """The host name does not resolve (or the resolver did not answer in time)."""
+
+    def __init__(self, host: str, *, timed_out: bool = False) -> None:
+        super().__init__(f"host not found: {host}" + (" (resolver timed out)" if timed_out else ""))
+        self.host = host
+        self.timed_out = timed_out
+
+
+class AddressNotAllowed(NetworkError):
+    """The host resolves only to addresses the server must not connect to."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"connections to {address} are not allowed (host {host})")
+        self.host = host
+        self.address = address
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTarget:
+    """A vetted place to connect to.
+
+    ``host`` is the name as the certificate must show it (ASCII, punycode for
+    IDN names; the IP itself for an IP literal); ``address`` is the first
+    acceptable IP and ``addresses`` all of them, in the resolver's order.
+    """
+
+    host: str
+    address: str
+    port: int
+    addresses: tuple[str, ...] = ()
+
+    @property
+    def is_ip_literal(self) -> bool:
+        return _ip_literal(self.host) is not None
+
+
+def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Networks from a deployment's list ("10.0.0.0/8", "192.0.2.7"); ValueError on a bad one."""
+    return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values if value)
+
+
+def is_allowed(
+    address: IPAddress, *, deny: Sequence[IPNetwork] = (), allow: Sequence[IPNetwork] = ()
+) -> bool:
+    """The vetting rule: explicit deny, then explicit allow, then the default refusals."""
+    # An IPv4-mapped IPv6 address (::ffff:169.254.169.254) reaches the IPv4 host:
+    # judge it as that IPv4 address, or the mapping would smuggle it past the rules.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if _within(address, deny):
+        return False
+    if _within(address, allow):
+        return True
+    return not (_within(address, DEFAULT_DENY) or address.is_multicast or address.is_unspecified)
+
+
+def ascii_host(host: str) -> str:
+    """The host as DNS and TLS see it: IDN labels in punycode, lower case, no trailing dot.
+
+    Raises HostNotFound for a name that is not a valid host name.
+    """
+    name = host.strip().rstrip(".")
+    if not name:
+        raise HostNotFound(host)
+    if _ip_literal(name) is not None:
+        return name
+    try:
+        return idna.encode(name, uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        raise HostNotFound(host) from None
+
+
+async def resolve_target(
+    host: str,
+    port: int,
+    *,
+    deny: Sequence[IPNetwork] = (),
+    allow: Sequence[IPNetwork] = (),
+    # The budget for this one step, given by the caller that bounds the whole exchange.
+    timeout: float,  # noqa: ASYNC109
+) -> ResolvedTarget:
+    """Resolve ``host`` once and return the acceptable addresses.
+
+    IP literals skip DNS. Raises HostNotFound or AddressNotAllowed.
+    """
+    if not 0 < port < 65536:
+        raise ValueError(f"port out of range: {port}")
+    literal = _ip_literal(host.strip())
+    if literal is not None:
+        if not is_allowed(literal, deny=deny, allow=allow):
+            raise AddressNotAllowed(host.strip(), str(literal))
+        return ResolvedTarget(str(literal), str(literal), port, (str(literal),))
+    name = ascii_host(host)
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(
+                name, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+    except TimeoutError:
+        raise HostNotFound(name, timed_out=True) from None
+    except (OSError, UnicodeError):
+        raise HostNotFound(name) from None
+    candidates: list[str] = []
+    for _family, _type, _proto, _canonname, sockaddr in infos:
+        text = str(sockaddr[0])
+        if text not in candidates:
+            candidates.append(text)
+    if not candidates:
+        raise HostNotFound(name)
+    accepted = tuple(a for a in candidates if is_allowed(_parse(a), deny=deny, allow=allow))
+    if not accepted:
+        raise AddressNotAllowed(name, candidates[0])
+    return ResolvedTarget(name, accepted[0], port, accepted)
+
+
+def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def _parse(text: str) -> IPAddress:
+    # getaddrinfo writes IPv6 link-local addresses with a zone ("fe80::1%eth0");
+    # the zone does not change which network the address belongs to.
+    return ipaddress.ip_address(text.partition("%")[0])
+
+
+def _ip_literal(host: str) -> IPAddress | None:
+    text = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return _parse(text)
+    except ValueError:
+        return None

@@ -1,0 +1,199 @@
+"""The Send button: a real test letter through the form's or the saved settings.
+
+Every press that gets as far as the SMTP server is bounded by the SMTP
+timeout and recorded in ``TestEmailAttempt`` (who, when, where to, outcome;
+never the password). Input problems are field errors and nothing connects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from i18n import Lang, Text
+from mail.delivery import DeliveryResult, SmtpTarget, deliver
+from mail.diagnosis import SmtpFailure
+from mail.letter import build_test_letter
+from mail.presets import ProviderCode
+from models import ApiToken, EmailAccount, TestEmailAttempt
+from services.mail_settings import (
+    PASSWORD_REQUIRED,
+    MailForm,
+    ResolvedForm,
+    load_stored_settings,
+    resolve_form,
+    unavailable_error,
+)
+from services.mailtab import missing_prerequisites
+from services.runtime import Runtime
+from services.validation import FieldError, Problems, clean_email
+
+__all__ = ["SendOutcome", "send_test_email"]
+
+NOT_CONFIGURED = Text(
+    ru="Настройки почты еще не сохранены: заполните форму и нажмите «Сохранить» "
+    "или отправьте письмо с данными формы.",
+    en="Mail settings are not saved yet: fill in the form and press Save, "
+    "or send the letter with the form's values.",
+)
+STORED_PASSWORD_UNREADABLE = Text(
+    ru="Сохраненный пароль не удается расшифровать текущими ключами сервера: введите пароль заново.",
+    en="The stored password cannot be decrypted with the server's current keys: enter it again.",
+)
+RATE_LIMITED = Text(
+    ru="Слишком много тестовых писем подряд. Повторите через {seconds} с.",
+    en="Too many test letters in a row. Try again in {seconds} s.",
+)
+
+
+@dataclass(slots=True)
+class SendOutcome:
+    delivered: bool = False
+    message_id: str | None = None
+    failure: SmtpFailure | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    form: ResolvedForm
+    password: str | None = field(repr=False)
+    account: EmailAccount | None
+    source: str
+
+
+async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> _Plan | None:
+    """What to send through: the form as it stands, or the saved settings."""
+    if form is None:
+        stored = await load_stored_settings()
+        if stored is None:
+            problems.report(None, "NOT_CONFIGURED", NOT_CONFIGURED)
+            return None
+        resolved = ResolvedForm(
+            provider=stored.provider,
+            smtp_host=stored.smtp_host,
+            port=stored.port,
+            use_ssl=stored.use_ssl,
+            security=stored.security,
+            address=stored.address,
+            sender_name=stored.sender_name,
+            sender_email=stored.sender_email,
+            password=None,
+            password_given=False,
+        )
+        account: EmailAccount | None = stored.account
+        source = "SAVED"
+    else:
+        maybe = resolve_form(form, runtime.presets, problems)
+        if maybe is None:
+            return None
+        resolved, source = maybe, "FORM"
+        account = await EmailAccount.get_or_none(
+            address_key=resolved.address_key, smtp_host=resolved.smtp_host
+        )
+    if resolved.password is not None:
+        return _Plan(resolved, resolved.password, account, source)
+    if resolved.password_given and resolved.provider is ProviderCode.OTHER:
+        return _Plan(resolved, None, account, source)  # a relay without login
+    if resolved.password_given or account is None or not account.password_encrypted:
+        problems.report("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
+        return None
+    password = runtime.box.decrypt(account.password_encrypted)
+    if password is None:
+        problems.report("password", "PASSWORD_REQUIRED", STORED_PASSWORD_UNREADABLE)
+        return None
+    return _Plan(resolved, password, account, source)
+
+
+async def send_test_email(
+    recipient: str | None,
+    form: MailForm | None,
+    *,
+    runtime: Runtime,
+    token: ApiToken | None,
+    lang: Lang,
+) -> SendOutcome:
+    """Validate, rate-limit, send and record one test letter."""
+    if await missing_prerequisites():
+        return SendOutcome(errors=[unavailable_error()])
+    problems = Problems()
+    clean_recipient = clean_email(recipient, field="recipient", problems=problems, required=True)
+    plan = await _plan(form, runtime, problems)
+    if problems or plan is None or clean_recipient is None:
+        return SendOutcome(errors=problems.errors)
+
+    wait = await runtime.limiter.hit(f"token:{token.id}" if token else "anonymous")
+    if wait is not None:
+        await _record(plan, clean_recipient, token, outcome="RATE_LIMITED")
+        error = FieldError(None, "RATE_LIMITED", RATE_LIMITED.format(seconds=wait))
+        return SendOutcome(errors=[error], retry_after=wait)
+
+    settings = runtime.settings
+    resolved = plan.form
+    message = build_test_letter(
+        sender_name=resolved.sender_name,
+        sender_email=resolved.sender_email,
+        recipient=clean_recipient,
+        address=resolved.address,
+        smtp_host=resolved.smtp_host,
+        port=resolved.port,
+        security=resolved.security,
+        lang=lang,
+    )
+    target = SmtpTarget(
+        host=resolved.smtp_host,
+        port=resolved.port,
+        security=resolved.security,
+        username=resolved.address,
+        password=plan.password,
+        # MAILTAB_SMTP_TIMEOUT bounds each step and the whole exchange alike.
+        timeout=settings.smtp_timeout,
+        total_timeout=settings.smtp_timeout,
+        ca_file=settings.smtp_ca_file,
+        deny=tuple(settings.smtp_deny_networks),
+        allow=tuple(settings.smtp_allow_networks),
+        explicit_security=form is not None and form.security is not None,
+    )
+    result = await deliver(
+        message,
+        target=target,
+        envelope_from=resolved.address,
+        recipient=clean_recipient,
+        preset=runtime.presets[resolved.provider],
+        sender_email=resolved.sender_email,
+    )
+    await _record(plan, clean_recipient, token, result=result)
+    return SendOutcome(
+        delivered=result.delivered, message_id=result.message_id, failure=result.failure
+    )
+
+
+async def _record(
+    plan: _Plan,
+    recipient: str,
+    token: ApiToken | None,
+    *,
+    result: DeliveryResult | None = None,
+    outcome: str | None = None,
+) -> None:
+    if result is not None:
+        outcome = (
+            "DELIVERED"
+            if result.delivered
+            else str(result.failure.code if result.failure else "UNKNOWN")
+        )
+    await TestEmailAttempt.create(
+        token=token,
+        token_name=token.name if token else None,
+        account=plan.account,
+        source=plan.source,
+        smtp_host=plan.form.smtp_host,
+        port=plan.form.port,
+        security=plan.form.security.value,
+        address=plan.form.address,
+        recipient=recipient,
+        delivered=bool(result and result.delivered),
+        outcome=outcome,
+        smtp_code=result.smtp_code if result else None,
+        duration_ms=result.duration_ms if result else 0,
+    )
