@@ -69,6 +69,8 @@ class ProgramSetting(Model):
 class TestEmailAttempt(Model):
     """One press of "Send": who, when, where to, and how it ended. Never the password."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     id = fields.IntField(primary_key=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     token_name = fields.CharField(max_length=100, null=True)

@@ -53,6 +53,14 @@ class RateLimiter:
             )
         return None
 
+    async def close(self) -> None:
+        """Close the connections to Redis, if any."""
+        bridge = getattr(self._storage, "bridge", None)
+        client = getattr(bridge, "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
+
     async def reset(self, key: str) -> None:
         for item in self.items:
             await self._limiter.clear(item, NAMESPACE, key)

@@ -24,6 +24,7 @@ from config import Settings, load_settings
 from models import Role
 from models.db import migrate_database
 from services.tokens import create_token
+from tests.smtpd import Certificates, make_certificates
 
 BACKEND = os.environ.get("MAILTAB_TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -82,8 +83,14 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, data_dir: Path) -> Settings:
-    return make_settings(database_url, data_dir)
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A test CA and server certificates; the app under test trusts the CA."""
+    return make_certificates(tmp_path_factory.mktemp("smtp-certs"))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, data_dir: Path, certificates: Certificates) -> Settings:
+    return make_settings(database_url, data_dir, smtp_ca_file=certificates.ca_file, smtp_timeout=3)
 
 
 @pytest.fixture(scope="session")

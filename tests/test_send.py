@@ -1,0 +1,412 @@
+"""sendTestEmail through the real app to real in-process SMTP servers."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import logging
+import os
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from models import Firm, Outlet, OutletKind
+from models import TestEmailAttempt as AttemptRecord
+from services.ratelimit import RateLimiter
+from tests.smtpd import (
+    GMAIL_APP_PASSWORD_REQUIRED,
+    RCPT_USER_UNKNOWN,
+    SENDER_NOT_OWNED,
+    Certificates,
+    Replies,
+    RunningServer,
+    ServerMode,
+    closed_port,
+    smtp_server,
+)
+
+ADDRESS = "shop@example.ru"
+PASSWORD = "Пароль-Sekr3t"
+RECIPIENT = "buyer@example.org"
+
+SEND = """
+mutation($input: SendTestEmailInput!) {
+  sendTestEmail(input: $input) {
+    delivered messageId retryAfter
+    failure { code field message hint helpUrl smtpCode smtpReply }
+    errors { field message code }
+  }
+}"""
+SAVE = """
+mutation($input: MailSettingsInput!) {
+  saveMailSettings(input: $input) { account { id } errors { field code } }
+}"""
+ATTEMPTS = """{ testEmailAttempts(last: 10) { id tokenName accountId source smtpHost port security
+  address recipient delivered outcome smtpCode durationMs createdAt } }"""
+
+
+@pytest.fixture
+async def tab_ready(app: Any) -> None:
+    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
+    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
+
+
+@pytest.fixture
+async def starttls(certificates: Certificates) -> AsyncIterator[RunningServer]:
+    async with smtp_server(
+        mode=ServerMode.STARTTLS, certificate=certificates.good, accounts={ADDRESS: PASSWORD}
+    ) as server:
+        yield server
+
+
+def form(server: RunningServer, **overrides: Any) -> dict[str, Any]:
+    return {
+        "provider": "OTHER",
+        "smtpHost": "localhost",
+        "port": server.port,
+        "useSsl": True,
+        "security": "STARTTLS",
+        "address": ADDRESS,
+        "password": PASSWORD,
+        "senderName": "Автозапчасти «Ромашка»",
+        **overrides,
+    }
+
+
+async def send(gql: Any, lang: str | None = None, **fields: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = (await gql(SEND, {"input": fields}, lang=lang))["sendTestEmail"]
+    return payload
+
+
+def received(server: RunningServer) -> EmailMessage:
+    assert server.recorder.messages, "the server received no letter"
+    message = email.message_from_bytes(server.recorder.messages[-1], policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+async def test_saved_settings_deliver_a_well_formed_letter(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    saved = (await gql(SAVE, {"input": form(starttls)}))["saveMailSettings"]
+    assert saved["errors"] == []
+    payload = await send(gql, recipient=RECIPIENT)
+    assert payload["errors"] == []
+    assert payload["failure"] is None
+    assert payload["delivered"] is True
+    recorder = starttls.recorder
+    assert recorder.logins == [ADDRESS]
+    assert recorder.auth_over_tls == [True]
+    assert recorder.mail_from == [ADDRESS]
+    assert recorder.rcpt_tos == [RECIPIENT]
+    letter = received(starttls)
+    assert letter["Message-ID"] == payload["messageId"]
+    assert payload["messageId"].endswith("@example.ru>")
+    assert letter["From"].addresses[0].display_name == "Автозапчасти «Ромашка»"
+    assert letter["From"].addresses[0].addr_spec == ADDRESS
+    assert b"=?utf-8?" in recorder.messages[-1]
+    assert letter["To"].addresses[0].addr_spec == RECIPIENT
+    assert letter["Auto-Submitted"] == "auto-generated"
+    assert letter["Date"]
+    assert letter.get_content_type() == "multipart/alternative"
+    parts = {part.get_content_type(): part.get_content() for part in letter.iter_parts()}
+    assert set(parts) == {"text/plain", "text/html"}
+    assert "тестовое" in letter["Subject"].lower() or "тест" in letter["Subject"].lower()
+    assert ADDRESS in parts["text/plain"] and "localhost" in parts["text/plain"]
+
+
+async def test_english_letter_on_request(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    payload = await send(gql, lang="en", recipient=RECIPIENT, settings=form(starttls))
+    assert payload["delivered"] is True
+    assert "test" in received(starttls)["Subject"].lower()
+
+
+async def test_unsaved_form_uses_the_stored_password_of_the_same_account(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    await gql(SAVE, {"input": form(starttls)})
+    unsaved = {k: v for k, v in form(starttls, senderName="Новое имя").items() if k != "password"}
+    payload = await send(gql, recipient=RECIPIENT, settings=unsaved)
+    assert payload["delivered"] is True
+    assert received(starttls)["From"].addresses[0].display_name == "Новое имя"
+
+
+async def test_form_without_any_password_is_refused_before_connecting(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    unsaved = {k: v for k, v in form(starttls).items() if k != "password"}
+    payload = await send(gql, recipient=RECIPIENT, settings=unsaved)
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+        ("password", "PASSWORD_REQUIRED")
+    ]
+    assert payload["delivered"] is False
+    assert starttls.recorder.ehlo_names == []
+
+
+async def test_nothing_saved_is_not_configured(gql: Any, tab_ready: None) -> None:
+    payload = await send(gql, recipient=RECIPIENT)
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(None, "NOT_CONFIGURED")]
+
+
+async def test_unavailable_tab(gql: Any) -> None:
+    payload = await send(gql, recipient=RECIPIENT)
+    assert [e["code"] for e in payload["errors"]] == ["MAIL_TAB_UNAVAILABLE"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"senderName": "Shop\r\nBcc: victim@example.com"}, ("senderName", "FORBIDDEN_CHARACTERS")),
+        ({"port": 465, "security": "STARTTLS"}, ("security", "INVALID")),
+        ({"address": "nope"}, ("address", "INVALID")),
+    ],
+)
+async def test_same_validation_as_save_before_any_connection(
+    gql: Any,
+    tab_ready: None,
+    starttls: RunningServer,
+    overrides: dict[str, Any],
+    expected: tuple[str, str],
+) -> None:
+    payload = await send(gql, recipient=RECIPIENT, settings=form(starttls, **overrides))
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [expected]
+    assert starttls.recorder.ehlo_names == []
+
+
+@pytest.mark.parametrize(
+    ("recipient", "code"),
+    [
+        ("", "REQUIRED"),
+        ("buyer", "INVALID"),
+        ("buyer@example.org\r\nRCPT TO:<x@y.z>", "FORBIDDEN_CHARACTERS"),
+    ],
+)
+async def test_recipient_is_validated(
+    gql: Any, tab_ready: None, starttls: RunningServer, recipient: str, code: str
+) -> None:
+    payload = await send(gql, recipient=recipient, settings=form(starttls))
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("recipient", code)]
+
+
+async def test_wrong_password_is_auth_failed_on_password(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    payload = await send(gql, recipient=RECIPIENT, settings=form(starttls, password="wrong"))
+    assert payload["delivered"] is False
+    failure = payload["failure"]
+    assert (failure["code"], failure["field"]) == ("AUTH_FAILED", "password")
+    assert failure["smtpCode"] == 535
+    assert failure["message"] and failure["hint"]
+
+
+async def test_gmail_app_password_reply_links_googles_page(
+    gql: Any, tab_ready: None, certificates: Certificates
+) -> None:
+    async with smtp_server(
+        mode=ServerMode.IMPLICIT_TLS,
+        certificate=certificates.good,
+        accounts={"shop@gmail.com": PASSWORD},
+        replies=Replies(auth=GMAIL_APP_PASSWORD_REQUIRED),
+    ) as server:
+        payload = await send(
+            gql,
+            lang="en",
+            recipient=RECIPIENT,
+            settings={
+                "provider": "GOOGLE",
+                "smtpHost": "localhost",
+                "port": server.port,
+                "security": "SSL_TLS",
+                "address": "shop@gmail.com",
+                "password": PASSWORD,
+            },
+        )
+    failure = payload["failure"]
+    assert (failure["code"], failure["field"]) == ("APP_PASSWORD_REQUIRED", "password")
+    assert failure["helpUrl"] == "https://support.google.com/accounts/answer/185833"
+    assert failure["smtpCode"] == 534
+    assert failure["hint"].isascii()
+
+
+async def test_sender_and_recipient_refusals(
+    gql: Any, tab_ready: None, certificates: Certificates
+) -> None:
+    async with smtp_server(
+        mode=ServerMode.STARTTLS,
+        certificate=certificates.good,
+        accounts={ADDRESS: PASSWORD},
+        replies=Replies(mail_from=SENDER_NOT_OWNED),
+    ) as server:
+        payload = await send(gql, recipient=RECIPIENT, settings=form(server))
+    assert (payload["failure"]["code"], payload["failure"]["field"]) == (
+        "SENDER_REJECTED",
+        "address",
+    )
+    async with smtp_server(
+        mode=ServerMode.STARTTLS,
+        certificate=certificates.good,
+        accounts={ADDRESS: PASSWORD},
+        replies=Replies(rcpt=RCPT_USER_UNKNOWN),
+    ) as server:
+        payload = await send(gql, recipient=RECIPIENT, settings=form(server))
+    assert (payload["failure"]["code"], payload["failure"]["field"]) == (
+        "RECIPIENT_REJECTED",
+        "recipient",
+    )
+    assert payload["failure"]["smtpCode"] == 550
+
+
+async def test_transport_failures_are_diagnosed(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    refused = await send(gql, recipient=RECIPIENT, settings=form(starttls, port=closed_port()))
+    assert (refused["failure"]["code"], refused["failure"]["field"]) == (
+        "CONNECTION_REFUSED",
+        "port",
+    )
+    dns = await send(
+        gql, recipient=RECIPIENT, settings=form(starttls, smtpHost="nonexistent.invalid")
+    )
+    assert (dns["failure"]["code"], dns["failure"]["field"]) == ("DNS_FAILURE", "smtpHost")
+    mismatch = await send(gql, recipient=RECIPIENT, settings=form(starttls, security="SSL_TLS"))
+    assert mismatch["failure"]["code"] == "TLS_MISMATCH"
+    metadata = await send(
+        gql, recipient=RECIPIENT, settings=form(starttls, smtpHost="169.254.169.254")
+    )
+    assert metadata["failure"]["code"] == "ADDRESS_NOT_ALLOWED"
+
+
+async def test_untrusted_certificate(gql: Any, tab_ready: None, certificates: Certificates) -> None:
+    async with smtp_server(
+        mode=ServerMode.STARTTLS, certificate=certificates.untrusted, accounts={ADDRESS: PASSWORD}
+    ) as server:
+        payload = await send(gql, recipient=RECIPIENT, settings=form(server))
+    assert payload["failure"]["code"] == "TLS_CERTIFICATE"
+    assert server.recorder.logins == []
+
+
+async def test_attempts_are_recorded_for_admins_without_the_password(
+    gql: Any, viewer_gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    await send(gql, recipient=RECIPIENT, settings=form(starttls))
+    await send(gql, recipient=RECIPIENT, settings=form(starttls, password="wrong"))
+    response = await gql.post(ATTEMPTS)
+    attempts = response.json()["data"]["testEmailAttempts"]
+    assert [a["outcome"] for a in attempts] == ["AUTH_FAILED", "DELIVERED"]
+    first = attempts[1]
+    assert first["tokenName"] == "test admin"
+    assert first["source"] == "FORM"
+    assert (first["smtpHost"], first["port"], first["security"]) == (
+        "localhost",
+        starttls.port,
+        "STARTTLS",
+    )
+    assert first["recipient"] == RECIPIENT
+    assert first["delivered"] is True
+    assert first["durationMs"] >= 0
+    assert PASSWORD not in response.text
+    forbidden = await viewer_gql.post(ATTEMPTS)
+    assert forbidden.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_viewer_cannot_send(
+    viewer_gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    response = await viewer_gql.post(
+        SEND, {"input": {"recipient": RECIPIENT, "settings": form(starttls)}}
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert starttls.recorder.ehlo_names == []
+
+
+async def test_rate_limited_per_token(gql: Any, viewer_gql: Any, tab_ready: None, app: Any) -> None:
+    port = closed_port()
+    settings = {
+        "provider": "OTHER",
+        "smtpHost": "127.0.0.1",
+        "port": port,
+        "useSsl": False,
+        "address": ADDRESS,
+        "password": PASSWORD,
+    }
+    results = [await send(gql, recipient=RECIPIENT, settings=settings) for _ in range(11)]
+    assert all(r["failure"]["code"] == "CONNECTION_REFUSED" for r in results[:10])
+    last = results[10]
+    assert [(e["field"], e["code"]) for e in last["errors"]] == [(None, "RATE_LIMITED")]
+    assert 0 < last["retryAfter"] <= 60
+    assert str(last["retryAfter"]) in last["errors"][0]["message"]
+    assert await AttemptRecord.filter(outcome="RATE_LIMITED").count() == 1
+
+
+def _redis_url() -> str | None:
+    return os.environ.get("MAILTAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def test_redis_limit_is_shared_between_instances() -> None:
+    url = _redis_url()
+    first, second = RateLimiter("3/minute", url), RateLimiter("3/minute", url)
+    key = f"test-{os.getpid()}"
+    await first.reset(key)
+    try:
+        if not await first._storage.check():
+            if os.environ.get("CI"):
+                pytest.fail("Redis at 127.0.0.1:6379 is required in CI")
+            pytest.skip("no Redis server on 127.0.0.1:6379")
+        assert [await first.hit(key), await second.hit(key), await first.hit(key)] == [
+            None,
+            None,
+            None,
+        ]
+        assert (await second.hit(key) or 0) > 0
+    finally:
+        await first.reset(key)
+        await first.close()
+        await second.close()
+
+
+async def test_password_never_in_responses_or_logs(
+    gql: Any, tab_ready: None, starttls: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bodies = [
+        (
+            await gql.post(SEND, {"input": {"recipient": RECIPIENT, "settings": form(starttls)}})
+        ).text,
+        (
+            await gql.post(
+                SEND,
+                {
+                    "input": {
+                        "recipient": RECIPIENT,
+                        "settings": form(starttls, password=PASSWORD + "x"),
+                    }
+                },
+            )
+        ).text,
+        (await gql.post(SEND, {"input": {"recipient": PASSWORD, "settings": form(starttls)}})).text,
+        (
+            await gql.post(
+                SEND, {"input": {"recipient": RECIPIENT, "settings": {"password": PASSWORD}}}
+            )
+        ).text,
+        (await gql.post(ATTEMPTS)).text,
+    ]
+    for body in bodies:
+        assert PASSWORD not in body
+    for record in caplog.records:
+        assert PASSWORD not in record.getMessage()
+
+
+async def test_concurrent_sends_do_not_block_each_other(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    results = await asyncio.gather(
+        *(send(gql, recipient=RECIPIENT, settings=form(starttls)) for _ in range(5))
+    )
+    assert all(r["delivered"] for r in results)
+    assert len(starttls.recorder.messages) == 5
