@@ -23,13 +23,13 @@ import aiosmtplib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mail.delivery import SmtpTarget, deliver  # noqa: E402
-from mail.letter import build_test_letter  # noqa: E402
-from mail.security import Security  # noqa: E402
-from tests.smtpd import ServerMode, make_certificates, smtp_server  # noqa: E402
+from mail.delivery import SmtpTarget, deliver
+from mail.letter import build_test_letter
+from mail.security import Security
+from tests.smtpd import ServerMode, make_certificates, smtp_server
 
 
-async def baseline(port: int, timeout: float) -> tuple[float, str]:
+async def baseline(port: int, seconds: float) -> tuple[float, str]:
     """aiosmtplib as commonly used: STARTTLS requested, waits for the greeting."""
     started = time.perf_counter()
     try:
@@ -40,7 +40,7 @@ async def baseline(port: int, timeout: float) -> tuple[float, str]:
             hostname="127.0.0.1",
             port=port,
             start_tls=True,
-            timeout=timeout,
+            timeout=seconds,
         )
         outcome = "delivered"
     except aiosmtplib.SMTPException as exc:
@@ -48,7 +48,7 @@ async def baseline(port: int, timeout: float) -> tuple[float, str]:
     return time.perf_counter() - started, outcome
 
 
-async def mailtab(port: int, timeout: float, ca_file: Path) -> tuple[float, str]:
+async def mailtab(port: int, seconds: float, ca_file: Path) -> tuple[float, str]:
     message = build_test_letter(
         sender_name=None,
         sender_email="shop@example.ru",
@@ -65,8 +65,8 @@ async def mailtab(port: int, timeout: float, ca_file: Path) -> tuple[float, str]
         security=Security.STARTTLS,
         username="shop@example.ru",
         password="x",
-        timeout=timeout,
-        total_timeout=timeout,
+        timeout=seconds,
+        total_timeout=seconds,
         ca_file=ca_file,
     )
     started = time.perf_counter()
@@ -82,15 +82,19 @@ async def mailtab(port: int, timeout: float, ca_file: Path) -> tuple[float, str]
     return time.perf_counter() - started, str(outcome)
 
 
-async def main(timeout: float, rounds: int) -> None:
+async def main(seconds: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         certificates = make_certificates(Path(folder))
-        async with smtp_server(mode=ServerMode.IMPLICIT_TLS, certificate=certificates.good) as server:
-            slow = [await baseline(server.port, timeout) for _ in range(rounds)]
-            fast = [await mailtab(server.port, timeout, certificates.ca_file) for _ in range(rounds)]
+        async with smtp_server(
+            mode=ServerMode.IMPLICIT_TLS, certificate=certificates.good
+        ) as server:
+            slow = [await baseline(server.port, seconds) for _ in range(rounds)]
+            fast = [
+                await mailtab(server.port, seconds, certificates.ca_file) for _ in range(rounds)
+            ]
     slow_median = statistics.median(t for t, _ in slow)
     fast_median = statistics.median(t for t, _ in fast)
-    print(f"STARTTLS client against an implicit-TLS port, timeout {timeout:g} s, {rounds} rounds")
+    print(f"STARTTLS client against an implicit-TLS port, timeout {seconds:g} s, {rounds} rounds")
     print(f"  baseline (aiosmtplib waits for a greeting): {slow_median:6.2f} s  -> {slow[0][1]}")
     print(f"  mailtab (silence noticed, TLS probe):       {fast_median:6.2f} s  -> {fast[0][1]}")
     print(f"  ratio baseline/mailtab: {slow_median / fast_median:.1f}x")
