@@ -91,11 +91,17 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
         account = await EmailAccount.get_or_none(
             address_key=resolved.address_key, smtp_host=resolved.smtp_host
         )
+    relay = resolved.provider is ProviderCode.OTHER
     if resolved.password is not None:
         return _Plan(resolved, resolved.password, account, source)
-    if resolved.password_given and resolved.provider is ProviderCode.OTHER:
-        return _Plan(resolved, None, account, source)  # a relay without login
-    if resolved.password_given or account is None or not account.password_encrypted:
+    if resolved.password_given:  # explicitly empty: no login, which only a relay accepts
+        if relay:
+            return _Plan(resolved, None, account, source)
+        problems.report("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
+        return None
+    if account is not None and not account.password_encrypted and relay:
+        return _Plan(resolved, None, account, source)  # saved as a relay without login
+    if account is None or not account.password_encrypted:
         problems.report("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
         return None
     password = runtime.box.decrypt(account.password_encrypted)

@@ -410,3 +410,23 @@ async def test_concurrent_sends_do_not_block_each_other(
     )
     assert all(r["delivered"] for r in results)
     assert len(starttls.recorder.messages) == 5
+
+
+async def test_saved_relay_without_login_delivers(
+    gql: Any, tab_ready: None, certificates: Certificates
+) -> None:
+    async with smtp_server(mode=ServerMode.PLAIN) as server:
+        relay = {
+            "provider": "OTHER",
+            "smtpHost": "127.0.0.1",
+            "port": server.port,
+            "useSsl": False,
+            "address": ADDRESS,
+            "password": None,
+        }
+        assert (await gql(SAVE, {"input": relay}))["saveMailSettings"]["errors"] == []
+        payload = await send(gql, recipient=RECIPIENT)
+        assert payload["delivered"] is True
+        assert server.recorder.auth_commands == []
+        omitted = {k: v for k, v in relay.items() if k != "password"}
+        assert (await send(gql, recipient=RECIPIENT, settings=omitted))["delivered"] is True
