@@ -131,6 +131,8 @@ class Recorder:
     accounts: Mapping[str, str]
     replies: Replies
     greeting_delay: float = 0.0
+    auth_required: bool = True
+    """False: an on-premises relay that takes mail from anyone who can reach it."""
     auth_commands: list[str] = field(default_factory=list)
     """Mechanism of every AUTH command received, in order."""
     auth_over_tls: list[bool] = field(default_factory=list)
@@ -171,7 +173,7 @@ class _Handler:
     ) -> str:
         self.recorder.mail_from.append(address)
         self.recorder.mail_options.append(list(mail_options))
-        if not session.authenticated:
+        if self.recorder.auth_required and not session.authenticated:
             # aiosmtpd's own auth_required warns when TLS is not required for AUTH
             # (implicit TLS looks like "no TLS" to it), so this check is made here.
             return "530 5.7.0 Authentication required"
@@ -297,10 +299,14 @@ async def smtp_server(
     replies: Replies | None = None,
     smtputf8: bool = True,
     greeting_delay: float = 0.0,
+    auth_required: bool = True,
 ) -> AsyncIterator[RunningServer]:
     """A running aiosmtpd server on 127.0.0.1; stopped on exit."""
     recorder = Recorder(
-        accounts=dict(accounts or {}), replies=replies or Replies(), greeting_delay=greeting_delay
+        accounts=dict(accounts or {}),
+        replies=replies or Replies(),
+        greeting_delay=greeting_delay,
+        auth_required=auth_required,
     )
     handler = _Handler(recorder)
     kwargs: dict[str, Any] = {
