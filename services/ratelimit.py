@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import cast
 
 from limits import RateLimitItem, parse_many
+from limits.aio.storage import Storage as AsyncStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
@@ -34,7 +36,8 @@ class RateLimiter:
         self.shared = bool(redis_url)
         # Bounded waits: a Redis that does not answer must not hold the request.
         options = {"stream_timeout": 2, "connect_timeout": 2} if redis_url else {}
-        self._storage = storage_from_string(uri, **options)
+        # An "async+" URI always gives an asyncio storage; the factory's type is the union.
+        self._storage = cast(AsyncStorage, storage_from_string(uri, **options))
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def __repr__(self) -> str:
@@ -52,6 +55,13 @@ class RateLimiter:
                 "rate-limit storage unavailable (%s); attempt allowed", exc.__class__.__name__
             )
         return None
+
+    async def available(self) -> bool:
+        """Whether the storage answers (always true in memory)."""
+        try:
+            return bool(await self._storage.check())
+        except Exception:
+            return False
 
     async def close(self) -> None:
         """Close the connections to Redis, if any."""

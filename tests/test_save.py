@@ -373,7 +373,7 @@ async def test_warnings_do_not_block_save(
 
 
 async def test_language_changes_messages_never_codes(gql: Any, tab_ready: None) -> None:
-    fields = {**YANDEX, "port": 465, "useSsl": False, "senderEmail": "x"}
+    fields: dict[str, Any] = {**YANDEX, "port": 465, "useSsl": False, "senderEmail": "x"}
     ru = await save(gql, **fields)
     en = await save(gql, lang="en", **fields)
     assert codes(ru) == codes(en)

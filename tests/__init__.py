@@ -1,0 +1,1 @@
+"""mailtab test suite."""
