@@ -101,8 +101,8 @@ class MailForm:
 
 
 @dataclass(frozen=True, slots=True)
-class ResolvedForm:
-    """A valid form with the preset's values filled in."""
+class MailValues:
+    """The tab's values once resolved and valid: what Save stores and Send uses."""
 
     provider: ProviderCode
     smtp_host: str
@@ -112,8 +112,6 @@ class ResolvedForm:
     address: str
     sender_name: str | None
     sender_email: str
-    password: str | None = field(repr=False)
-    password_given: bool
 
     @property
     def address_key(self) -> str:
@@ -121,18 +119,26 @@ class ResolvedForm:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredSettings:
+class ResolvedForm(MailValues):
+    """A valid form with the preset's values filled in, and the password as given."""
+
+    password: str | None = field(default=None, repr=False)
+    password_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSettings(MailValues):
     """CRM ► Notifications ► Email as saved, with the account it points at."""
 
-    provider: ProviderCode
-    smtp_host: str
-    port: int
-    use_ssl: bool
-    security: Security
-    address: str
-    sender_name: str | None
-    sender_email: str
     account: EmailAccount
+
+    def as_form(self) -> ResolvedForm:
+        """The saved values as a form whose password was not given (use the stored one)."""
+        return ResolvedForm(**_values(self))
+
+
+def _values(values: MailValues) -> dict[str, Any]:
+    return {name: getattr(values, name) for name in MailValues.__dataclass_fields__}
 
 
 @dataclass(slots=True)
@@ -318,7 +324,7 @@ async def save_mail_settings(
     async with in_transaction() as connection:
         account = await _upsert_account(resolved, encrypted, keep_password, connection)
         await _write_program_settings(resolved, account, connection)
-    stored = _stored(resolved, account)
+    stored = StoredSettings(**_values(resolved), account=account)
     warnings = form_warnings(resolved, presets, has_password=account.has_password)
     return SaveOutcome(settings=stored, account=account, warnings=warnings)
 
@@ -378,20 +384,6 @@ async def _write_program_settings(
         on_conflict=["group", "key"],
         update_fields=["value_json", "updated_at"],
         using_db=connection,
-    )
-
-
-def _stored(form: ResolvedForm, account: EmailAccount) -> StoredSettings:
-    return StoredSettings(
-        provider=form.provider,
-        smtp_host=form.smtp_host,
-        port=form.port,
-        use_ssl=form.use_ssl,
-        security=form.security,
-        address=form.address,
-        sender_name=form.sender_name,
-        sender_email=form.sender_email,
-        account=account,
     )
 
 

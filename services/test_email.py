@@ -69,18 +69,7 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
         if stored is None:
             problems.report(None, "NOT_CONFIGURED", NOT_CONFIGURED)
             return None
-        resolved = ResolvedForm(
-            provider=stored.provider,
-            smtp_host=stored.smtp_host,
-            port=stored.port,
-            use_ssl=stored.use_ssl,
-            security=stored.security,
-            address=stored.address,
-            sender_name=stored.sender_name,
-            sender_email=stored.sender_email,
-            password=None,
-            password_given=False,
-        )
+        resolved = stored.as_form()
         account: EmailAccount | None = stored.account
         source = "SAVED"
     else:
