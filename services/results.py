@@ -11,6 +11,7 @@ from services.validation import FieldError
 __all__ = ["Outcome", "not_found"]
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # the key columns are 32-bit integers
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ def not_found(field_name: str, what: Text) -> FieldError:
 def parse_id(raw: str | int) -> int | None:
     """A database id from a GraphQL ``ID``, or None when it cannot be one."""
     text = str(raw).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
         return None
-    return int(text)
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
