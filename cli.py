@@ -73,6 +73,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from services.secrets import load_password_box
     from services.tokens import ensure_first_token
+    from web.logs import logging_config
 
     if settings.embedded:
         prepare_database(settings)
@@ -93,8 +94,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        # One format for uvicorn's lines and ours (text or JSON); mailtab writes the access line.
+        log_config=logging_config(settings),
         access_log=False,
-        timeout_graceful_shutdown=int(settings.operation_timeout),
+        # In-flight operations end within their time budget (504 past it); this leaves them
+        # time to answer before the lifespan closes the database pool.
+        timeout_graceful_shutdown=int(settings.operation_timeout) + 2,
     )
     return 0
 

@@ -25,6 +25,7 @@ from schema.mail import (
 )
 from services import mail_settings as service
 from services import test_email
+from web import metrics
 
 __all__ = [
     "email_accounts",
@@ -133,6 +134,10 @@ async def send_test_email(
         token=ctx.token,
         lang=ctx.lang,
     )
+    if outcome.retry_after is not None:
+        metrics.record_rate_limited()
+    elif outcome.delivered or outcome.failure is not None:
+        metrics.record_test_email(outcome.failure.code if outcome.failure else "DELIVERED")
     return SendTestEmailPayload(
         delivered=outcome.delivered,
         message_id=outcome.message_id,

@@ -6,13 +6,20 @@ error as it is. Here every error is rewritten once, before it is logged or
 sent: the strings the request carried are cut out of its message, and an
 error that is not a GraphQL error of our own making (a bug, a driver fault)
 becomes a generic localized message with an id that the log line also has.
+A fault that only says the database (or another store) cannot be reached right now becomes
+``SERVICE_UNAVAILABLE`` instead: the client may retry, and the log line needs no traceback.
+``HideSuggestions`` cuts graphql-core's "Did you mean …?" hints where the schema is not
+meant to be explored.
 """
 
 from __future__ import annotations
 
+import errno
+import importlib
 import json
 import logging
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,13 +32,27 @@ from strawberry.types import ExecutionContext
 
 from i18n import DEFAULT_LANG, Lang, Text
 
-__all__ = ["ErrorPolicy", "SafeSchema", "ServiceUnavailable", "safe_error"]
+__all__ = [
+    "INTERNAL",
+    "UNAVAILABLE",
+    "ErrorPolicy",
+    "HideSuggestions",
+    "SafeSchema",
+    "ServiceUnavailable",
+    "is_outage",
+    "safe_error",
+    "without_suggestions",
+]
 
 log = logging.getLogger("mailtab.graphql")
 
 INTERNAL = Text(
     ru="Внутренняя ошибка сервера. Сообщите администратору номер ошибки: {error_id}.",
     en="Internal server error. Give the administrator this error id: {error_id}.",
+)
+UNAVAILABLE = Text(
+    ru="Сервис временно недоступен: нет связи с базой данных. Повторите попытку через несколько секунд.",
+    en="The service is temporarily unavailable: the database cannot be reached. Retry in a few seconds.",
 )
 REDACTED = "•••"
 _ECHOED_VALUE = re.compile(r"(got invalid value|found:?) .*?(?=(; [A-Z]|\.?$))", re.DOTALL)
@@ -42,6 +63,61 @@ class ServiceUnavailable(GraphQLError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, extensions={"code": "SERVICE_UNAVAILABLE"})
+
+
+def _optional_types(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        return ()
+    return tuple(getattr(found, name) for name in names if hasattr(found, name))
+
+
+# What a lost or refused connection looks like from asyncpg, Tortoise and the Redis clients
+# behind the rate limiter. Bugs (a KeyError, a FileNotFoundError) must not hide among them,
+# hence no bare OSError subclasses beyond the network ones.
+_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    *_optional_types("tortoise.exceptions", "DBConnectionError"),
+    *_optional_types(
+        "asyncpg.exceptions",
+        "PostgresConnectionError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    ),
+    *_optional_types("redis.exceptions", "ConnectionError", "TimeoutError"),
+    *_optional_types("coredis.exceptions", "ConnectionError", "TimeoutError"),
+)
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+}
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc``, or an exception it was raised from, says a store cannot be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _OUTAGE_TYPES):
+            return True
+        # asyncpg reports "every address refused" as a plain OSError without an errno.
+        if type(current) is OSError and (current.errno is None or current.errno in _NETWORK_ERRNOS):
+            return True
+        if current.__cause__ is not None:
+            current = current.__cause__
+        else:  # "raise … from None" says the earlier exception does not matter
+            current = None if current.__suppress_context__ else current.__context__
+    return False
 
 
 class _Strings(Visitor):
@@ -77,10 +153,18 @@ def _input_strings(context: ExecutionContext | None) -> list[str]:
     return sorted((form for form in forms if form), key=len, reverse=True)
 
 
+def _occurrences(value: str) -> re.Pattern[str]:
+    # Not inside a longer word: an input "x" must not turn "Expected" into "E•••pected".
+    # A side of the value that is not a word character needs no boundary.
+    before = r"(?<!\w)" if re.match(r"\w", value[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", value[-1]) else ""
+    return re.compile(before + re.escape(value) + after)
+
+
 def redact(message: str, strings: list[str]) -> str:
     message = _ECHOED_VALUE.sub(lambda m: f"{m.group(1)} {REDACTED}", message)
     for value in strings:
-        message = message.replace(value, REDACTED)
+        message = _occurrences(value).sub(REDACTED, message)
     return message
 
 
@@ -106,6 +190,24 @@ def safe_error(error: GraphQLError, context: ExecutionContext | None) -> GraphQL
             extensions=error.extensions,
         )
         log.info("graphql error: %s", message)
+    elif is_outage(original):
+        error_id = uuid.uuid4().hex[:12]
+        # An expected condition with a known remedy: one line, no traceback.
+        log.warning(
+            "service unavailable %s at %s: %s: %s",
+            error_id,
+            ".".join(str(p) for p in error.path or ()) or "-",
+            original.__class__.__name__,
+            original,
+        )
+        safe = GraphQLError(
+            UNAVAILABLE(_lang(context)),
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "SERVICE_UNAVAILABLE", "errorId": error_id},
+        )
     else:
         error_id = uuid.uuid4().hex[:12]
         log.error(
@@ -136,6 +238,32 @@ class ErrorPolicy(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [safe_error(e, self.execution_context) for e in result.errors]
+
+
+# Suggested names never contain "?", and graphql-core may put text after the hint.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean …?" tail."""
+    return _SUGGESTION.sub("", message)
+
+
+class HideSuggestions(SchemaExtension):
+    """Drops "Did you mean …?" from every error message, so the schema cannot be guessed.
+
+    Strawberry's ``disable_field_suggestions`` covers unknown fields only; graphql-core also
+    suggests arguments, types, enum values and input fields. Listed before ``ErrorPolicy``,
+    this runs after it, on the safe forms.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        for error in result.errors:
+            error.message = without_suggestions(error.message)
 
 
 class SafeSchema(strawberry.Schema):

@@ -136,7 +136,9 @@ async def test_outlet_belongs_to_a_firm_and_lists_under_it(gql: Any) -> None:
     assert outlets["outlets"] == [{"id": outlet["id"], "firm": {"id": firm["id"]}}]
 
 
-@pytest.mark.parametrize("firm_id", ["999999", "abc", "-1", "1e3", "", "0", "2147483648", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "firm_id", ["999999", "abc", "-1", "1e3", "", "0", "2147483648", "99999999999999999999"]
+)
 async def test_outlet_of_unknown_firm_is_refused(gql: Any, firm_id: str) -> None:
     data = await gql(
         CREATE_OUTLET, {"input": {"firmId": firm_id, "name": "Точка", "kind": "OUTLET"}}

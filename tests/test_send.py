@@ -324,7 +324,7 @@ async def test_viewer_cannot_send(
     assert starttls.recorder.ehlo_names == []
 
 
-async def test_rate_limited_per_token(gql: Any, viewer_gql: Any, tab_ready: None, app: Any) -> None:
+async def test_rate_limited_per_token(gql: Any, anonymous: Any, tab_ready: None) -> None:
     port = closed_port()
     settings = {
         "provider": "OTHER",
@@ -341,6 +341,8 @@ async def test_rate_limited_per_token(gql: Any, viewer_gql: Any, tab_ready: None
     assert 0 < last["retryAfter"] <= 60
     assert str(last["retryAfter"]) in last["errors"][0]["message"]
     assert await AttemptRecord.filter(outcome="RATE_LIMITED").count() == 1
+    metrics = (await anonymous.get("/metrics")).text
+    assert 'mailtab_rate_limited_total{operation="sendTestEmail"}' in metrics
 
 
 def _redis_url() -> str | None:
@@ -430,3 +432,19 @@ async def test_saved_relay_without_login_delivers(
         assert server.recorder.auth_commands == []
         omitted = {k: v for k, v in relay.items() if k != "password"}
         assert (await send(gql, recipient=RECIPIENT, settings=omitted))["delivered"] is True
+
+
+async def test_metrics_count_letters_and_refusals(
+    gql: Any, anonymous: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    def value(text: str, line_start: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(line_start)]
+        return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
+
+    before = (await anonymous.get("/metrics")).text
+    await send(gql, recipient=RECIPIENT, settings=form(starttls))
+    await send(gql, recipient=RECIPIENT, settings=form(starttls, password="wrong"))
+    after = (await anonymous.get("/metrics")).text
+    for outcome in ("DELIVERED", "AUTH_FAILED"):
+        metric = f'mailtab_test_emails_total{{outcome="{outcome}"}}'
+        assert value(after, metric) == value(before, metric) + 1

@@ -1,0 +1,13 @@
+"""The HTTP face of mailtab: what wraps the GraphQL schema before it meets the network.
+
+- ``graphql``: the /graphql endpoint — method, size and content-type checks, the bearer-token
+  gate, the per-operation time budget — and Strawberry's view behind it;
+- ``extensions``: the schema extensions the endpoint runs with (limits, introspection switch,
+  what a request did for its log line);
+- ``errors``: GraphQL-shaped JSON for refusals that happen before GraphQL runs;
+- ``requests``: what is known about the request being served (a context variable);
+- ``middleware``: one log line and the metrics per request, security headers;
+- ``security``: the Content-Security-Policy of the GraphiQL page and the other headers;
+- ``logs``: text or JSON log lines; ``metrics``: Prometheus metrics;
+- ``health``: /healthz and /readyz for orchestrators.
+"""

@@ -1,0 +1,288 @@
+"""/graphql: the checks in front of Strawberry's view, in the order a request meets them.
+
+1. Method: GET and POST only (405).
+2. The GraphiQL page (GET, Accept: text/html, no query) is open, under its own CSP.
+3. POST bodies: ``application/json`` only (415) — form and text posts are what a foreign
+   page can send without a CORS preflight, so refusing them closes the simple CSRF path;
+   at most ``max_body_bytes`` (413 at once from Content-Length, or while reading a chunked
+   body); one operation per request (no batching).
+4. The bearer token (401), looked up within a bounded wait: 503 ``SERVICE_UNAVAILABLE``
+   when the database cannot be reached.
+5. Execution. Strawberry refuses mutations over GET (405 here).
+Steps 3–5 run under the per-operation time budget (``operation_timeout``): past it the
+operation is cancelled — an open transaction rolls back — and the client gets 504
+``TIMEOUT``. The response is built inside the budget and sent after it, so a late timeout
+can never interrupt a response that has started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+
+from config import Settings
+from i18n import Lang, negotiate
+from models import ApiToken
+from resolvers.context import Context
+from schema.safety import INTERNAL, UNAVAILABLE, is_outage
+from services import tokens
+from services.runtime import Runtime
+from web import errors
+from web.errors import error_response
+from web.requests import current_request, note_outcome
+from web.security import PAGE_HEADERS, graphiql_policy
+
+__all__ = ["GraphQLEndpoint", "GraphQLView"]
+
+log = logging.getLogger("mailtab.http")
+
+#: How long a client should wait before retrying when the database is down.
+RETRY_AFTER_SECONDS = "5"
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's view with the request's language, token and the runtime in the context."""
+
+    def __init__(self, runtime: Runtime, schema: Any) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if runtime.settings.graphiql else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
+        )
+        self.runtime = runtime
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(
+            runtime=self.runtime,
+            lang=negotiate(request.headers.get("accept-language")),
+            token=request.scope.get("mailtab.token"),
+            request=request,
+            response=response,
+        )
+
+
+class GraphQLEndpoint:
+    """The ASGI app mounted at /graphql."""
+
+    def __init__(self, view: GraphQLView, settings: Settings) -> None:
+        self.view = view
+        self.max_body = settings.max_body_bytes
+        self.budget = settings.operation_timeout
+        # Connecting (``timeout``) plus one query (``command_timeout``), as models.db sets them.
+        self.db_wait = settings.db_timeout * 3
+        self.page_headers = dict(PAGE_HEADERS)
+        if view.graphql_ide:
+            self.page_headers["content-security-policy"] = graphiql_policy(view.graphql_ide_html)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        lang = negotiate(request.headers.get("accept-language"))
+        response = await self._respond(request, lang)
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request, lang: Lang) -> Response:
+        if request.method not in ("GET", "POST"):
+            note_outcome("method_not_allowed")
+            allow = {"Allow": "GET, POST"}
+            return error_response(
+                405, "METHOD_NOT_ALLOWED", errors.METHOD_NOT_ALLOWED, lang, headers=allow
+            )
+        if self._is_ide_page(request):
+            record = current_request()
+            if record is not None:
+                record.operation = "graphiql"
+            page = await self.view.render_graphql_ide(request)
+            page.headers.update(self.page_headers)
+            return page
+        budget = asyncio.timeout(self.budget)
+        try:
+            async with budget:
+                return await self._guarded(request, lang)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+            note_outcome("timeout")
+            log.warning("operation stopped after its time budget of %s s", self.budget)
+            return error_response(
+                504, "TIMEOUT", errors.TIMEOUT.format(seconds=f"{self.budget:g}"), lang
+            )
+
+    async def _guarded(self, request: Request, lang: Lang) -> Response:
+        if request.method == "POST":
+            body = await self._read_body(request, lang)
+            if isinstance(body, Response):
+                return body
+            request = Request(request.scope, _replay(body, request.receive))
+        token = await self._authenticate(request, lang)
+        if isinstance(token, Response):
+            return token
+        request.scope["mailtab.token"] = token
+        record = current_request()
+        if record is not None:
+            record.token_name = token.name
+        return await self._execute(request, lang)
+
+    def _is_ide_page(self, request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and self.view.graphql_ide is not None
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+
+    async def _read_body(self, request: Request, lang: Lang) -> bytes | Response:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            note_outcome("unsupported_media_type")
+            return error_response(
+                415, "UNSUPPORTED_MEDIA_TYPE", errors.UNSUPPORTED_MEDIA_TYPE, lang
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            return self._too_large(lang)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body:
+                    return self._too_large(lang)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            note_outcome("bad_request")
+            return error_response(400, "BAD_REQUEST", errors.BAD_REQUEST, lang)
+        body = b"".join(chunks)
+        if body.lstrip()[:1] == b"[":
+            note_outcome("bad_request")
+            return error_response(400, "BATCHING_NOT_SUPPORTED", errors.BATCHING, lang)
+        return body
+
+    def _too_large(self, lang: Lang) -> Response:
+        note_outcome("too_large")
+        return error_response(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            errors.TOO_LARGE.format(limit=self.max_body),
+            lang,
+            extensions={"limit": self.max_body},
+        )
+
+    async def _authenticate(self, request: Request, lang: Lang) -> ApiToken | Response:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        token: ApiToken | None = None
+        if scheme.lower() == "bearer" and credentials.strip():
+            try:
+                async with asyncio.timeout(self.db_wait):
+                    token = await tokens.authenticate(credentials.strip())
+            except Exception as exc:
+                return _failure(exc, lang, where="the token check")
+        if token is None:
+            note_outcome("unauthenticated")
+            return error_response(
+                401,
+                "UNAUTHENTICATED",
+                errors.UNAUTHENTICATED,
+                lang,
+                headers={"WWW-Authenticate": 'Bearer realm="mailtab"'},
+            )
+        return token
+
+    async def _execute(self, request: Request, lang: Lang) -> Response:
+        try:
+            response = await self.view.run(request)
+        except HTTPException as exc:
+            return _http_error(exc, lang)
+        except Exception as exc:
+            return _failure(exc, lang, where="the GraphQL view")
+        record = current_request()
+        if record is not None and record.outcome == "unavailable":
+            # The body says SERVICE_UNAVAILABLE; the status lets proxies and clients retry.
+            response.status_code = 503
+            response.headers["retry-after"] = RETRY_AFTER_SECONDS
+        return response
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the view the body already read, then listens as before."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _http_error(exc: HTTPException, lang: Lang) -> Response:
+    """Strawberry's plain-text refusals, as GraphQL-shaped JSON."""
+    cause = exc.__cause__
+    if isinstance(cause, InvalidOperationTypeError):
+        note_outcome("method_not_allowed")
+        return error_response(
+            405, "METHOD_NOT_ALLOWED", errors.MUTATION_OVER_GET, lang, headers={"Allow": "POST"}
+        )
+    note_outcome("bad_request")
+    if isinstance(cause, CannotGetOperationTypeError):
+        # Its reason repeats the client's operationName: not echoed.
+        return error_response(400, "BAD_REQUEST", errors.UNKNOWN_OPERATION, lang)
+    if exc.status_code == 404:
+        return error_response(404, "NOT_FOUND", errors.NOT_FOUND, lang)
+    if "No GraphQL query" in exc.reason:
+        return error_response(400, "BAD_REQUEST", errors.NO_QUERY, lang)
+    if "JSON" in exc.reason and "parse" in exc.reason:
+        return error_response(400, "BAD_REQUEST", errors.NOT_JSON, lang)
+    return error_response(
+        400, "BAD_REQUEST", errors.BAD_REQUEST, lang, extensions={"reason": exc.reason}
+    )
+
+
+def _failure(exc: Exception, lang: Lang, *, where: str) -> Response:
+    """503 for a database outage (one log line), else a masked 500 (traceback in the log)."""
+    error_id = uuid.uuid4().hex[:12]
+    if is_outage(exc):
+        note_outcome("unavailable")
+        log.warning(
+            "service unavailable %s in %s: %s: %s",
+            error_id,
+            where,
+            exc.__class__.__name__,
+            exc,
+            extra={"error_id": error_id},
+        )
+        return error_response(
+            503,
+            "SERVICE_UNAVAILABLE",
+            UNAVAILABLE,
+            lang,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            extensions={"errorId": error_id},
+        )
+    note_outcome("internal")
+    log.error(
+        "unexpected error %s in %s: %s",
+        error_id,
+        where,
+        exc.__class__.__name__,
+        exc_info=exc,
+        extra={"error_id": error_id},
+    )
+    return error_response(
+        500,
+        "INTERNAL_SERVER_ERROR",
+        INTERNAL.format(error_id=error_id),
+        lang,
+        extensions={"errorId": error_id},
+    )

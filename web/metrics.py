@@ -1,0 +1,107 @@
+"""Prometheus metrics, and the functions the rest of the service records them with.
+
+Other modules call ``record_test_email(outcome)`` after every test-letter attempt and
+``record_rate_limited()`` when a rate limit refuses a request; the request middleware calls
+``observe_request``. ``GET /metrics`` serves them in the Prometheus text format without a
+token: scrapers rarely carry bearer tokens, and the metrics hold counts and timings only —
+no names, addresses, tokens or inputs. Keep /metrics off the public internet at the proxy
+if even counts are sensitive.
+
+With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty, writable
+folder before start: the workers then share their counts through it (prometheus_client's
+multiprocess mode) and any worker answers a scrape with the sum.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+from web.requests import current_request
+
+__all__ = [
+    "GRAPHQL_IN_PROGRESS",
+    "GRAPHQL_LATENCY",
+    "GRAPHQL_REQUESTS",
+    "RATE_LIMITED",
+    "TEST_EMAILS",
+    "metrics_endpoint",
+    "observe_request",
+    "record_rate_limited",
+    "record_test_email",
+]
+
+GRAPHQL_REQUESTS = Counter(
+    "mailtab_graphql_requests",
+    "GraphQL requests by operation (root field) and outcome.",
+    ["operation", "outcome"],
+)
+GRAPHQL_LATENCY = Histogram(
+    "mailtab_graphql_request_duration_seconds",
+    "Time from the request's arrival to the end of its response, by operation.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+GRAPHQL_IN_PROGRESS = Gauge(
+    "mailtab_graphql_requests_in_progress",
+    "GraphQL requests being served right now.",
+    multiprocess_mode="livesum",
+)
+TEST_EMAILS = Counter(
+    "mailtab_test_emails",
+    "Test letters by outcome: DELIVERED, or the failure or input-error code.",
+    ["outcome"],
+)
+RATE_LIMITED = Counter(
+    "mailtab_rate_limited",
+    "Requests refused by a rate limit, by operation.",
+    ["operation"],
+)
+
+# Label values come from enums in practice; this keeps a caller's mistake from creating
+# unbounded series.
+_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+
+
+def record_test_email(outcome: str) -> None:
+    """Count one test-letter attempt: "DELIVERED" or its SmtpFailureCode / error code."""
+    TEST_EMAILS.labels(outcome=outcome if _CODE.fullmatch(outcome) else "OTHER").inc()
+
+
+def record_rate_limited() -> None:
+    """Count one refusal by a rate limit, and mark the current request's log line."""
+    record = current_request()
+    RATE_LIMITED.labels(operation=record.operation if record else "-").inc()
+    if record is not None:
+        record.note("rate_limited")
+
+
+def observe_request(operation: str, outcome: str, seconds: float) -> None:
+    GRAPHQL_REQUESTS.labels(operation=operation, outcome=outcome).inc()
+    GRAPHQL_LATENCY.labels(operation=operation).observe(seconds)
+
+
+def _registry() -> CollectorRegistry:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
