@@ -144,7 +144,9 @@ def _walk(value: Any) -> Iterator[str]:
 def _input_strings(context: ExecutionContext | None) -> list[str]:
     if context is None:
         return []
-    strings = list(_walk(context.variables or {}))
+    # Variable names are declared in the document and are not secrets; their values
+    # (nested keys included: an unknown field's name is echoed back) are.
+    strings = list(_walk(list((context.variables or {}).values())))
     if context.graphql_document is not None:
         collector = _Strings()
         visit(context.graphql_document, collector)

@@ -570,3 +570,13 @@ async def test_metric_labels_are_not_client_chosen(gql: GraphQLClient) -> None:
     }
     assert "madeUpField" not in labels and "SomeName" not in labels
     assert "multiple" in labels
+
+
+async def test_redaction_keeps_variable_names_readable(gql: Any) -> None:
+    response = await gql.post(
+        "mutation($input: FirmInput!) { createFirm(input: $input) { errors { code } } }",
+        {"input": {"name": "Sekr3t-value"}},
+    )
+    message = response.json()["errors"][0]["message"]
+    assert "$input" in message
+    assert "Sekr3t-value" not in message
