@@ -71,6 +71,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from models.db import pending_migrations, tortoise_config
     from services.secrets import load_password_box
     from services.tokens import ensure_first_token
     from web.logs import logging_config
@@ -79,7 +80,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         prepare_database(settings)
     # Before the workers start, so that they all read one key file instead of racing to make it.
     load_password_box(settings)
-    token = _with_orm(settings, ensure_first_token)
+
+    async def first_start() -> str | None:
+        config = tortoise_config(settings.db_url)
+        pending = await pending_migrations(config["apps"])
+        if pending:
+            raise Fatal(
+                f"the database lacks migrations {', '.join(pending)}: run `mailtab migrate` first"
+            )
+        return await ensure_first_token()
+
+    token = _with_orm(settings, first_start)
     if token is not None:
         print(
             "First start: an admin token was created. It is shown only this once;\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["TORTOISE_ORM", "migrate_database", "tortoise_config"]
+__all__ = ["TORTOISE_ORM", "migrate_database", "pending_migrations", "tortoise_config"]
 
 MODEL_MODULES = ["models.firms", "models.tokens", "models.accounts"]
 
@@ -43,6 +43,19 @@ async def migrate_database(db_url: str) -> None:
         await migrate(config=tortoise_config(db_url))
     finally:
         await Tortoise.close_connections()
+
+
+async def pending_migrations(apps: dict[str, Any]) -> list[str]:
+    """``app.name`` of every migration on disk that the connected database has not applied."""
+    from tortoise.connection import get_connection
+    from tortoise.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(get_connection("default"), apps)
+    return [
+        f"{step.migration.app_label}.{step.migration.name}"
+        for step in await executor.plan()
+        if not step.backward
+    ]
 
 
 #: For Tortoise's own CLI (``tortoise -c models.db.TORTOISE_ORM makemigrations``).

@@ -225,3 +225,31 @@ def test_rotate_key_with_the_embedded_key_file(env: dict[str, str]) -> None:
     assert len(keys) == 2
     assert keys[1:] == first
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_serve_refuses_an_unmigrated_server_database(env: dict[str, str]) -> None:
+    import asyncio
+    import secrets as random
+
+    from tests.conftest import POSTGRES_ADMIN_URL, _postgres
+
+    name = f"mailtab_cli_{random.token_hex(4)}"
+    asyncio.run(_postgres(f'CREATE DATABASE "{name}"'))
+    try:
+        url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        result = run(
+            "serve",
+            "--port",
+            str(free_port()),
+            env={
+                **env,
+                "MAILTAB_DATABASE_URL": url,
+                "MAILTAB_SECRET_KEY": Fernet.generate_key().decode(),
+            },
+            check=False,
+        )
+        assert result.returncode == 1
+        assert "mailtab migrate" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -12,35 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from config import Settings
-from models.db import tortoise_config
+from models.db import pending_migrations, tortoise_config
 from schema.safety import is_outage
 
-__all__ = ["healthz", "pending_migrations", "readiness"]
+__all__ = ["healthz", "readiness"]
 
 log = logging.getLogger("mailtab.health")
 
 
 async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
-
-
-async def pending_migrations(apps: dict[str, Any]) -> list[str]:
-    """``app.name`` of every migration on disk that the database has not applied."""
-    from tortoise.connection import get_connection
-    from tortoise.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(get_connection("default"), apps)
-    return [
-        f"{step.migration.app_label}.{step.migration.name}"
-        for step in await executor.plan()
-        if not step.backward
-    ]
 
 
 def readiness(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
