@@ -8,6 +8,7 @@ changed type, or a new required input field breaks them, and fails here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from graphql import (
     GraphQLEnumType,
@@ -52,6 +53,14 @@ def _compatible(served_schema: GraphQLSchema, expected: GraphQLType, served: Gra
         and isinstance(served, GraphQLObjectType)
         and interface in served.interfaces
     )
+
+
+def _required(definition: Any) -> bool:
+    """Non-null without a default: a client that does not send it breaks."""
+    no_default = (
+        getattr(definition, "default", None) is None and definition.default_value is Undefined
+    )
+    return is_non_null_type(definition.type) and no_default
 
 
 def contract_problems(contract_sdl: str, served_sdl: str) -> list[str]:
