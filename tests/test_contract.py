@@ -87,11 +87,7 @@ def contract_problems(contract_sdl: str, served_sdl: str) -> list[str]:
                 if served_field is None or str(served_field.type) != str(definition.type):
                     problems.append(f"input field {name}.{field} missing or retyped")
             for field, definition in actual.fields.items():
-                if (
-                    field not in expected.fields
-                    and is_non_null_type(definition.type)
-                    and definition.default_value is Undefined
-                ):
+                if field not in expected.fields and _required(definition):
                     problems.append(f"input field {name}.{field} is new and required")
         elif isinstance(expected, GraphQLObjectType | GraphQLInterfaceType):
             assert isinstance(actual, GraphQLObjectType | GraphQLInterfaceType)
@@ -107,11 +103,7 @@ def contract_problems(contract_sdl: str, served_sdl: str) -> list[str]:
                     if served_arg is None or str(served_arg.type) != str(arg_definition.type):
                         problems.append(f"argument {name}.{field}({arg}) missing or retyped")
                 for arg, arg_definition in served_field.args.items():
-                    if (
-                        arg not in definition.args
-                        and is_non_null_type(arg_definition.type)
-                        and arg_definition.default_value is Undefined
-                    ):
+                    if arg not in definition.args and _required(arg_definition):
                         problems.append(f"argument {name}.{field}({arg}) is new and required")
             if isinstance(expected, GraphQLObjectType) and isinstance(actual, GraphQLObjectType):
                 problems += [
