@@ -7,7 +7,7 @@ from typing import TypeAlias
 
 import strawberry
 
-from mail.diagnosis import FailureCode
+from mail.diagnosis import CertificateProblem, FailureCode
 from mail.presets import ProviderCode
 from mail.security import Security
 from models import OutletKind
@@ -21,6 +21,7 @@ __all__ = [
     "OutletKindEnum",
     "SaveMailSettingsErrorCode",
     "SendTestEmailErrorCode",
+    "SmtpCertificateProblem",
     "SmtpFailureCode",
     "SmtpSecurity",
 ]
@@ -38,6 +39,12 @@ strawberry.enum(
     FailureCode, name="SmtpFailureCode", description="Why a test letter was not delivered."
 )
 SmtpFailureCode: TypeAlias = FailureCode
+strawberry.enum(
+    CertificateProblem,
+    name="SmtpCertificateProblem",
+    description="What is wrong with the server's certificate (with TLS_CERTIFICATE).",
+)
+SmtpCertificateProblem: TypeAlias = CertificateProblem
 
 
 @strawberry.enum(description="Why a firm could not be written.")

@@ -11,7 +11,12 @@ from i18n import Lang
 from mail.diagnosis import SmtpFailure as DomainSmtpFailure
 from models import EmailAccount as EmailAccountModel
 from models import TestEmailAttempt as TestEmailAttemptModel
-from schema.enums import MailProviderCode, SmtpFailureCode, SmtpSecurity
+from schema.enums import (
+    MailProviderCode,
+    SmtpCertificateProblem,
+    SmtpFailureCode,
+    SmtpSecurity,
+)
 from schema.errors import SaveMailSettingsError, SendTestEmailError
 from services.mail_settings import StoredSettings
 from services.validation import FieldError
@@ -179,6 +184,9 @@ class SmtpFailure:
     smtp_reply: str | None = strawberry.field(
         description="The server's reply, with anything secret removed."
     )
+    certificate_problem: SmtpCertificateProblem | None = strawberry.field(
+        default=None, description="With TLS_CERTIFICATE: untrusted, expired, wrong name, …"
+    )
 
     @classmethod
     def from_failure(cls, failure: DomainSmtpFailure, lang: Lang) -> SmtpFailure:
@@ -190,6 +198,7 @@ class SmtpFailure:
             help_url=failure.help_url,
             smtp_code=failure.smtp_code,
             smtp_reply=failure.smtp_reply,
+            certificate_problem=failure.certificate_problem,
         )
 
 

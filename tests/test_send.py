@@ -36,7 +36,7 @@ SEND = """
 mutation($input: SendTestEmailInput!) {
   sendTestEmail(input: $input) {
     delivered messageId retryAfter
-    failure { code field message hint helpUrl smtpCode smtpReply }
+    failure { code field message hint helpUrl smtpCode smtpReply certificateProblem }
     errors { field message code }
   }
 }"""
@@ -287,6 +287,7 @@ async def test_untrusted_certificate(gql: Any, tab_ready: None, certificates: Ce
     ) as server:
         payload = await send(gql, recipient=RECIPIENT, settings=form(server))
     assert payload["failure"]["code"] == "TLS_CERTIFICATE"
+    assert payload["failure"]["certificateProblem"] == "UNTRUSTED"
     assert server.recorder.logins == []
 
 
