@@ -141,6 +141,9 @@ def build_test_letter(
     # base64 keeps the Cyrillic body 7-bit clean: no dependence on the server's 8BITMIME.
     message.set_content(_text_body(facts, lang), subtype="plain", cte="base64")
     message.add_alternative(_html_body(facts, lang), subtype="html", cte="base64")
+    for part in message.iter_parts():
+        # EmailMessage gives the added part a MIME-Version of its own; it belongs on top only.
+        del part["MIME-Version"]
     return message
 
 

@@ -142,3 +142,18 @@ def test_times_are_written_in_utc() -> None:
     naive = _parts(_reparse(_letter(now=datetime(2025, 3, 4, 5, 6, 7)).as_bytes()))
     assert "2025-03-04 05:06:07 UTC" in naive["text/plain"]
     assert _letter(now=None)["Date"]
+
+
+def test_only_the_top_level_has_a_mime_version() -> None:
+    letter = build_test_letter(
+        sender_name="Магазин",
+        sender_email="shop@example.ru",
+        recipient="buyer@example.org",
+        address="shop@example.ru",
+        smtp_host="smtp.example.ru",
+        port=465,
+        security=Security.SSL_TLS,
+        lang="ru",
+    )
+    assert letter["MIME-Version"] == "1.0"
+    assert [part["MIME-Version"] for part in letter.iter_parts()] == [None, None]
