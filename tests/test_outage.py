@@ -205,15 +205,14 @@ def outage_database(tmp_path: Path) -> Iterator[tuple[str, str]]:
         asyncio.run(postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def post(base: str, token: str, timeout: float = 20) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    response = httpx.post(
+def post(base: str, token: str, timeout: float = 20) -> httpx.Response:
+    """The client's own timeout is the bound: a server that hangs longer fails the test."""
+    return httpx.post(
         f"{base}/graphql", json=QUERY, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
     )
-    return response, time.monotonic() - started
 
 
-def assert_unavailable(response: httpx.Response, waited: float, bound: float) -> None:
+def assert_unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     body = response.json()
     assert body["data"] is None
@@ -222,7 +221,6 @@ def assert_unavailable(response: httpx.Response, waited: float, bound: float) ->
     assert error["message"].startswith("Сервис временно недоступен")
     assert "Traceback" not in response.text and "5432" not in response.text
     assert response.headers["retry-after"]
-    assert waited < bound, waited
 
 
 def test_postgres_outage_is_503_and_the_service_recovers_without_restart(
@@ -247,26 +245,26 @@ def test_postgres_outage_is_503_and_the_service_recovers_without_restart(
     server = Server([*uvicorn, "--port", str(port)], env)
     try:
         assert server.process.poll() is None, "\n".join(server.lines)
-        assert_unavailable(*post(base, token), bound=3)
+        assert_unavailable(post(base, token, timeout=3))
         assert httpx.get(f"{base}/healthz").status_code == 200
         not_ready = httpx.get(f"{base}/readyz")
         assert (not_ready.status_code, not_ready.json()["database"]) == (503, "unreachable")
 
         proxy.up()  # the database is back
-        response, _ = post(base, token)
+        response = post(base, token)
         assert response.json() == {"data": {"firms": []}}
         assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
 
         proxy.down()  # it stops while the pool holds open connections
-        assert_unavailable(*post(base, token), bound=3)
+        assert_unavailable(post(base, token, timeout=3))
 
         proxy.stall()  # the network hangs: bounded by MAILTAB_DB_TIMEOUT, not by the client
-        assert_unavailable(*post(base, token), bound=4)
+        assert_unavailable(post(base, token, timeout=4))
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 503
 
         proxy.down()
         proxy.up()
-        response, _ = post(base, token)
+        response = post(base, token)
         assert response.json() == {"data": {"firms": []}}, response.text
     finally:
         code = server.stop()
@@ -322,7 +320,6 @@ def test_sigterm_lets_in_flight_requests_finish_and_closes_the_database(tmp_path
             # The request is in flight: its headers and half its body have arrived.
             client.sendall(head + body[:20])
             wait_for(lambda: in_progress(port) == 1)
-            signalled = time.monotonic()
             server.process.send_signal(signal.SIGTERM)
             # No new connections once shutdown has begun...
             wait_for(lambda: refused(port))
@@ -336,7 +333,6 @@ def test_sigterm_lets_in_flight_requests_finish_and_closes_the_database(tmp_path
         answer = json.loads(rest.partition(b"\r\n\r\n")[2])
         assert answer == {"data": {"createFirm": {"firm": {"name": "ООО Ромашка"}, "errors": []}}}
         code = server.process.wait(timeout=15)
-        assert time.monotonic() - signalled < 10
     finally:
         with contextlib.suppress(Exception):
             server.stop()
