@@ -16,6 +16,7 @@ account logs in without a password, which only an on-premises server
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -40,10 +41,13 @@ __all__ = [
     "EMAIL_GROUP",
     "SETTING_TITLES",
     "MailForm",
+    "PasswordSource",
     "ResolvedForm",
     "SaveOutcome",
     "StoredSettings",
+    "find_account",
     "load_stored_settings",
+    "password_source",
     "resolve_form",
     "save_mail_settings",
     "unavailable_error",
@@ -287,6 +291,45 @@ def form_warnings(
     return warnings
 
 
+class PasswordSource(Enum):
+    """Where the password of a save or a test letter comes from."""
+
+    NEW = "NEW"  # typed into the form
+    STORED = "STORED"  # the account's stored one (the form left it out)
+    NONE = "NONE"  # no login at all: an on-premises relay (provider OTHER only)
+
+
+async def find_account(form: MailValues) -> EmailAccount | None:
+    """The Email accounts record of the same address and SMTP host, if any."""
+    return await EmailAccount.get_or_none(address_key=form.address_key, smtp_host=form.smtp_host)
+
+
+def password_source(
+    form: ResolvedForm, account: EmailAccount | None, presets: dict[ProviderCode, ProviderPreset]
+) -> PasswordSource | FieldError:
+    """The one rule for Save and Send: typed, else stored, else none (relays only)."""
+    relay = form.provider is ProviderCode.OTHER
+    if form.password is not None:
+        return PasswordSource.NEW
+    if form.password_given:  # explicitly null or empty: no login
+        if relay:
+            return PasswordSource.NONE
+        title = presets[form.provider].title
+        return FieldError(
+            "password",
+            "PASSWORD_REQUIRED",
+            Text(
+                ru=PASSWORD_REQUIRED_PUBLIC.ru.format(title=title.ru),
+                en=PASSWORD_REQUIRED_PUBLIC.en.format(title=title.en),
+            ),
+        )
+    if account is not None and account.password_encrypted:
+        return PasswordSource.STORED
+    if account is not None and relay:
+        return PasswordSource.NONE  # saved before as a relay without login
+    return FieldError("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
+
+
 async def save_mail_settings(
     form: MailForm, *, presets: dict[ProviderCode, ProviderPreset], box: PasswordBox
 ) -> SaveOutcome:
@@ -298,28 +341,16 @@ async def save_mail_settings(
     if resolved is None:
         return SaveOutcome(errors=problems.errors)
 
-    existing = await EmailAccount.get_or_none(
-        address_key=resolved.address_key, smtp_host=resolved.smtp_host
+    existing = await find_account(resolved)
+    source = password_source(resolved, existing, presets)
+    if isinstance(source, FieldError):
+        return SaveOutcome(errors=[source])
+    keep_password = source is PasswordSource.STORED
+    encrypted = (
+        box.encrypt(resolved.password)
+        if source is PasswordSource.NEW and resolved.password is not None
+        else None
     )
-    encrypted: str | None
-    keep_password = False
-    if resolved.password is not None:
-        encrypted = box.encrypt(resolved.password)
-    elif not resolved.password_given:
-        if existing is None:
-            return SaveOutcome(
-                errors=[FieldError("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)]
-            )
-        keep_password, encrypted = True, existing.password_encrypted
-    elif resolved.provider is ProviderCode.OTHER:
-        encrypted = None  # an on-premises relay that takes mail without login
-    else:
-        title = presets[resolved.provider].title
-        message = Text(
-            ru=PASSWORD_REQUIRED_PUBLIC.ru.format(title=title.ru),
-            en=PASSWORD_REQUIRED_PUBLIC.en.format(title=title.en),
-        )
-        return SaveOutcome(errors=[FieldError("password", "PASSWORD_REQUIRED", message)])
 
     async with in_transaction() as connection:
         account = await _upsert_account(resolved, encrypted, keep_password, connection)

@@ -13,13 +13,14 @@ from i18n import Lang, Text
 from mail.delivery import DeliveryResult, SmtpTarget, deliver
 from mail.diagnosis import SmtpFailure
 from mail.letter import build_test_letter
-from mail.presets import ProviderCode
 from models import ApiToken, EmailAccount, TestEmailAttempt
 from services.mail_settings import (
-    PASSWORD_REQUIRED,
     MailForm,
+    PasswordSource,
     ResolvedForm,
+    find_account,
     load_stored_settings,
+    password_source,
     resolve_form,
     unavailable_error,
 )
@@ -64,35 +65,27 @@ class _Plan:
 
 async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> _Plan | None:
     """What to send through: the form as it stands, or the saved settings."""
+    account: EmailAccount | None
     if form is None:
         stored = await load_stored_settings()
         if stored is None:
             problems.report(None, "NOT_CONFIGURED", NOT_CONFIGURED)
             return None
-        resolved = stored.as_form()
-        account: EmailAccount | None = stored.account
-        source = "SAVED"
+        resolved, account, source = stored.as_form(), stored.account, "SAVED"
     else:
         maybe = resolve_form(form, runtime.presets, problems)
         if maybe is None:
             return None
         resolved, source = maybe, "FORM"
-        account = await EmailAccount.get_or_none(
-            address_key=resolved.address_key, smtp_host=resolved.smtp_host
-        )
-    relay = resolved.provider is ProviderCode.OTHER
-    if resolved.password is not None:
+        account = await find_account(resolved)
+    choice = password_source(resolved, account, runtime.presets)
+    if isinstance(choice, FieldError):
+        problems.add(choice)
+        return None
+    if choice is PasswordSource.NEW:
         return _Plan(resolved, resolved.password, account, source)
-    if resolved.password_given:  # explicitly empty: no login, which only a relay accepts
-        if relay:
-            return _Plan(resolved, None, account, source)
-        problems.report("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
-        return None
-    if account is not None and not account.password_encrypted and relay:
-        return _Plan(resolved, None, account, source)  # saved as a relay without login
-    if account is None or not account.password_encrypted:
-        problems.report("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
-        return None
+    if choice is PasswordSource.NONE or account is None or not account.password_encrypted:
+        return _Plan(resolved, None, account, source)
     password = runtime.box.decrypt(account.password_encrypted)
     if password is None:
         problems.report("password", "PASSWORD_REQUIRED", STORED_PASSWORD_UNREADABLE)
