@@ -82,6 +82,12 @@ PASSWORD_REQUIRED = Text(
     ru="Укажите пароль приложения для этого ящика.",
     en="Enter the app password of this mailbox.",
 )
+PASSWORD_AGAIN = Text(
+    ru="Порт или защита соединения изменились: введите пароль еще раз "
+    "(сохраненный пароль передается только туда, куда он был сохранен).",
+    en="The port or the connection security changed: enter the password again "
+    "(the stored password is only sent where it was saved for).",
+)
 PASSWORD_REQUIRED_PUBLIC = Text(
     ru="Почтовый сервис {title} принимает письма только после входа: укажите пароль приложения.",
     en="{title} accepts mail only after login: enter the app password.",
@@ -324,6 +330,11 @@ def password_source(
             ),
         )
     if account is not None and account.password_encrypted:
+        # The stored password goes only where it was saved for: the same port and mode.
+        # Otherwise anyone with a token could point it at a listener of theirs on the
+        # same host, or over a plain connection, and read it.
+        if account.port != form.port or account.security != form.security.value:
+            return FieldError("password", "PASSWORD_REQUIRED", PASSWORD_AGAIN)
         return PasswordSource.STORED
     if account is not None and relay:
         return PasswordSource.NONE  # saved before as a relay without login

@@ -449,3 +449,27 @@ async def test_metrics_count_letters_and_refusals(
     for outcome in ("DELIVERED", "AUTH_FAILED"):
         metric = f'mailtab_test_emails_total{{outcome="{outcome}"}}'
         assert value(after, metric) == value(before, metric) + 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"useSsl": False, "security": None}, {"security": "SSL_TLS"}, {"port": "plain listener"}],
+)
+async def test_stored_password_goes_only_where_it_was_saved_for(
+    gql: Any, tab_ready: None, starttls: RunningServer, changes: dict[str, Any]
+) -> None:
+    """A form that moves the saved account to another port or mode must bring the password."""
+    assert (await gql(SAVE, {"input": form(starttls)}))["saveMailSettings"]["errors"] == []
+    async with smtp_server(mode=ServerMode.PLAIN, accounts={ADDRESS: PASSWORD}) as listener:
+        values = {k: (listener.port if v == "plain listener" else v) for k, v in changes.items()}
+        moved = {
+            k: v for k, v in form(starttls, **values).items() if k != "password" and v is not None
+        }
+        payload = await send(gql, recipient=RECIPIENT, settings=moved)
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+            ("password", "PASSWORD_REQUIRED")
+        ]
+        assert listener.recorder.passwords == []
+        assert starttls.recorder.passwords == []
+    save = (await gql(SAVE, {"input": moved}))["saveMailSettings"]
+    assert [(e["field"], e["code"]) for e in save["errors"]] == [("password", "PASSWORD_REQUIRED")]
