@@ -119,7 +119,9 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from models import Role
     from services.tokens import create_token
 
-    name = args.name or f"{args.role} token"
+    name = (args.name or f"{args.role} token").strip()
+    if not name or len(name) > 100 or not name.isprintable():
+        raise Fatal("--name: 1 to 100 printable characters, no line breaks")
 
     async def work() -> str:
         _, token = await create_token(name=name, role=Role(args.role))
@@ -240,6 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Fatal as exc:
         print(f"mailtab: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the data folder or key file cannot be created or read
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"mailtab: {exc.strerror or exc.__class__.__name__}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

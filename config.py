@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"
 
 
@@ -64,10 +66,24 @@ class Settings(BaseSettings):
     operation_timeout: float = Field(default=30.0, gt=0)
     db_timeout: float = Field(default=5.0, gt=0)
 
-    @field_validator("smtp_deny_networks", "smtp_allow_networks", "cors_origins", mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("smtp_deny_networks", "smtp_allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        items = _split(value)
+        if not isinstance(items, list):
+            return items
+        networks = []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network (e.g. 10.0.0.0/8, fd00::/8)") from None
+        return networks
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -110,6 +126,52 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                ssl.create_default_context().load_verify_locations(cafile=str(value))
+            except (ssl.SSLError, OSError, ValueError):
+                raise ValueError(
+                    f"{value} holds no PEM CA certificate that can be loaded"
+                ) from None
+        return value
+
+    @field_validator("providers_file")
+    @classmethod
+    def _providers_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from mail.presets import PresetError, load_presets
+
+            try:
+                load_presets(value)
+            except PresetError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = urlsplit(value.get_secret_value()).scheme
+            if scheme not in REDIS_SCHEMES:
+                # Never the URL itself: it may carry the Redis password.
+                raise ValueError(
+                    f"must start with one of {', '.join(s + '://' for s in REDIS_SCHEMES)}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _budgets(self) -> Settings:
+        if self.smtp_timeout + 2 * self.db_timeout > self.operation_timeout:
+            raise ValueError(
+                "MAILTAB_SMTP_TIMEOUT + 2 × MAILTAB_DB_TIMEOUT must not exceed "
+                "MAILTAB_OPERATION_TIMEOUT: a test letter has to finish, and be recorded, "
+                "within the operation's time budget"
+            )
+        return self
 
     @field_validator("cors_origins")
     @classmethod
@@ -158,7 +220,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         reasons = []
         for error in exc.errors(include_input=False, include_url=False):
-            name = ".".join(str(part) for part in error["loc"])
+            # The first part names the setting; the rest is pydantic's path inside it.
+            name = str(error["loc"][0]) if error["loc"] else ""
             variable = f"MAILTAB_{name.upper()}" if name else "configuration"
             message = str(error["msg"]).removeprefix("Value error, ")
             reasons.append(f"{variable}: {message}" if name else message)

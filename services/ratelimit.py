@@ -12,6 +12,8 @@ from limits.aio.storage import Storage as AsyncStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from config import ConfigError
+
 __all__ = ["RateLimiter"]
 
 log = logging.getLogger("mailtab.ratelimit")
@@ -36,8 +38,14 @@ class RateLimiter:
         self.shared = bool(redis_url)
         # Bounded waits: a Redis that does not answer must not hold the request.
         options = {"stream_timeout": 2, "connect_timeout": 2} if redis_url else {}
-        # An "async+" URI always gives an asyncio storage; the factory's type is the union.
-        self._storage = cast(AsyncStorage, storage_from_string(uri, **options))
+        try:
+            # An "async+" URI always gives an asyncio storage; the factory's type is the union.
+            self._storage = cast(AsyncStorage, storage_from_string(uri, **options))
+        except Exception as exc:
+            # Never the URL in the message: it may carry the Redis password.
+            raise ConfigError(
+                f"MAILTAB_REDIS_URL: cannot be used ({exc.__class__.__name__})"
+            ) from None
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def __repr__(self) -> str:

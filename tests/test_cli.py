@@ -48,6 +48,11 @@ def test_export_schema_prints_the_committed_sdl(env: dict[str, str]) -> None:
         ("MAILTAB_TEST_EMAIL_RATE_LIMIT", "lots", "MAILTAB_TEST_EMAIL_RATE_LIMIT"),
         ("MAILTAB_SMTP_CA_FILE", "/nonexistent/ca.pem", "MAILTAB_SMTP_CA_FILE"),
         ("MAILTAB_SMTP_DENY_NETWORKS", "10.0.0.0/33", "MAILTAB_SMTP_DENY_NETWORKS"),
+        ("MAILTAB_SMTP_CA_FILE", "/etc/hostname", "MAILTAB_SMTP_CA_FILE"),
+        ("MAILTAB_PROVIDERS_FILE", "/etc/hostname", "MAILTAB_PROVIDERS_FILE"),
+        ("MAILTAB_REDIS_URL", "reddis://:REDIS-PASSWORD-1@127.0.0.1/0", "MAILTAB_REDIS_URL"),
+        ("MAILTAB_SMTP_TIMEOUT", "60", "MAILTAB_OPERATION_TIMEOUT"),
+        ("MAILTAB_LOG_FORMAT", "xml", "MAILTAB_LOG_FORMAT"),
     ],
 )
 def test_bad_configuration_is_one_line_not_a_traceback(
@@ -60,6 +65,23 @@ def test_bad_configuration_is_one_line_not_a_traceback(
     assert named in lines[0]
     assert "Traceback" not in result.stderr
     assert "pw" not in result.stderr or variable != "MAILTAB_DATABASE_URL"
+    assert "REDIS-PASSWORD" not in result.stderr
+
+
+def test_unusable_data_folder_is_one_line(env: dict[str, str]) -> None:
+    result = run("serve", env={**env, "MAILTAB_DATA_DIR": "/proc/mailtab-nope"}, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "mailtab: No such file or directory: /proc/mailtab-nope"
+    ]
+
+
+def test_token_names_are_single_printable_lines(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    result = run("token", "create", "--role", "admin", "--name", "evil\nname", env=env, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "mt_" not in result.stdout
 
 
 def test_token_create_prints_the_token_alone_on_the_last_line(env: dict[str, str]) -> None:
