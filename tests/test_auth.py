@@ -67,3 +67,11 @@ async def test_graphiql_page_loads_without_token(anonymous: httpx.AsyncClient) -
 async def test_get_query_needs_a_token_too(anonymous: httpx.AsyncClient) -> None:
     response = await anonymous.get("/graphql", params={"query": "{ firms { id } }"})
     assert response.status_code == 401
+
+
+async def test_forbidden_message_follows_the_language(viewer_gql: Any) -> None:
+    ru = (await viewer_gql.post(MUTATION)).json()["errors"][0]
+    en = (await viewer_gql.post(MUTATION, lang="en")).json()["errors"][0]
+    assert ru["extensions"]["code"] == en["extensions"]["code"] == "FORBIDDEN"
+    assert any("\u0400" <= c <= "\u04ff" for c in ru["message"])
+    assert en["message"].isascii()
