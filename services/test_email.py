@@ -7,6 +7,7 @@ never the password). Input problems are field errors and nothing connects.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from i18n import Lang, Text
@@ -142,14 +143,20 @@ async def send_test_email(
         allow=tuple(settings.smtp_allow_networks),
         explicit_security=form is not None and form.security is not None,
     )
-    result = await deliver(
-        message,
-        target=target,
-        envelope_from=resolved.address,
-        recipient=clean_recipient,
-        preset=runtime.presets[resolved.provider],
-        sender_email=resolved.sender_email,
-    )
+    try:
+        result = await deliver(
+            message,
+            target=target,
+            envelope_from=resolved.address,
+            recipient=clean_recipient,
+            preset=runtime.presets[resolved.provider],
+            sender_email=resolved.sender_email,
+        )
+    except BaseException as exc:
+        # Cut short (the operation's time budget, shutdown) or a bug: still on the record.
+        outcome = "INTERRUPTED" if isinstance(exc, asyncio.CancelledError) else "ERROR"
+        await asyncio.shield(_record(plan, clean_recipient, token, outcome=outcome))
+        raise
     await _record(plan, clean_recipient, token, result=result)
     return SendOutcome(
         delivered=result.delivered, message_id=result.message_id, failure=result.failure

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mail.presets import ProviderCode
 from models import Firm, Outlet, OutletKind
 from models import TestEmailAttempt as AttemptRecord
 from services.ratelimit import RateLimiter
@@ -473,3 +474,44 @@ async def test_stored_password_goes_only_where_it_was_saved_for(
         assert starttls.recorder.passwords == []
     save = (await gql(SAVE, {"input": moved}))["saveMailSettings"]
     assert [(e["field"], e["code"]) for e in save["errors"]] == [("password", "PASSWORD_REQUIRED")]
+
+
+async def test_an_attempt_cut_short_is_still_recorded(
+    gql: Any, tab_ready: None, starttls: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.test_email
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("delivery bug")
+
+    monkeypatch.setattr(services.test_email, "deliver", broken)
+    response = await gql.post(SEND, {"input": {"recipient": RECIPIENT, "settings": form(starttls)}})
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert await AttemptRecord.filter(outcome="ERROR", recipient=RECIPIENT).count() == 1
+
+
+async def test_an_attempt_cancelled_by_the_time_budget_is_recorded(
+    app: Any, admin_token: str, tab_ready: None
+) -> None:
+    from services.mail_settings import MailForm
+    from services.test_email import send_test_email
+    from services.tokens import authenticate
+    from tests.smtpd import silent_server
+
+    token = await authenticate(admin_token)
+    with silent_server() as port:
+        form_values = MailForm(
+            provider=ProviderCode.OTHER,
+            address=ADDRESS,
+            smtp_host="127.0.0.1",
+            port=port,
+            use_ssl=False,
+            password="x",
+            password_given=True,
+        )
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await send_test_email(
+                    RECIPIENT, form_values, runtime=app.state.runtime, token=token, lang="ru"
+                )
+    assert await AttemptRecord.filter(outcome="INTERRUPTED").count() == 1
