@@ -76,7 +76,13 @@ _INN12_WEIGHTS: Final = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _FORBIDDEN_EXCEPT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
-_ASCII_LABEL = re.compile(r"[a-z0-9-]+")
+# Underscores are not in host names proper, but DNS and many company networks have them
+# ("mail_srv.corp.local"), and resolvers and certificates handle them.
+_ASCII_LABEL = re.compile(r"[a-z0-9_-]+")
+#: Domains reserved for private networks that company mail servers really use; the
+#: validator's default refuses them as "special-use", which would lock such relays out.
+PRIVATE_MAIL_SUFFIXES = (".local", ".home.arpa")
+_PLACEHOLDER_DOMAIN = "example.com"
 # Labels that inet_aton() and so getaddrinfo() read as numbers: "127.1", "0x7f.1", "2130706433".
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _HOST_AND_PORT = re.compile(r"\[[^\]]*\]:[0-9]+|[^:\[\]]+:[0-9]+")
@@ -372,22 +378,42 @@ def clean_email(
     elif len(text.rpartition("@")[0]) > LOCAL_PART_MAX_LENGTH:
         message = _EMAIL_LOCAL_TOO_LONG
     else:
-        try:
-            result = validate_email(
-                text,
-                check_deliverability=False,
-                allow_smtputf8=True,
-                allow_quoted_local=False,
-                allow_display_name=False,
-                allow_domain_literal=False,
-                allow_empty_local=False,
-            )
-        except EmailNotValidError:
-            message = _EMAIL_INVALID
-        else:
-            return result.normalized
+        normalized = _validate_address(text)
+        if normalized is not None:
+            return normalized
+        message = _EMAIL_INVALID
     problems.report(field, INVALID, message)
     return None
+
+
+def _validate_address(text: str) -> str | None:
+    """email-validator's normalized form, or None; private-network domains are accepted."""
+    local, _, domain = text.rpartition("@")
+    private = domain.lower().removesuffix(".").endswith(PRIVATE_MAIL_SUFFIXES)
+    candidate = f"{local}@{_PLACEHOLDER_DOMAIN}" if private else text
+    try:
+        result = validate_email(
+            candidate,
+            check_deliverability=False,
+            # Company relays serve dotless and private domains ("corp.internal").
+            globally_deliverable=False,
+            allow_smtputf8=True,
+            allow_quoted_local=False,
+            allow_display_name=False,
+            allow_domain_literal=False,
+            allow_empty_local=False,
+        )
+    except EmailNotValidError:
+        return None
+    if not private:
+        return str(result.normalized)
+    host, problem = _parse_host(domain)
+    if problem is not None or host is None or ":" in host or host.replace(".", "").isdigit():
+        return None
+    unicode_domain = ".".join(
+        idna.decode(label) if label.startswith("xn--") else label for label in host.split(".")
+    )
+    return f"{result.local_part}@{unicode_domain}"
 
 
 def email_to_ascii(address: str) -> str:

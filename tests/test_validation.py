@@ -210,6 +210,12 @@ def test_clean_password_keeps_the_password_as_typed() -> None:
         ("user@ЯНДЕКС.РУ", "user@яндекс.ру", "user@xn--d1acpjx3f.xn--p1ag"),
         ("user@xn--e1afmkfd.xn--p1ai", "user@пример.рф", "user@xn--e1afmkfd.xn--p1ai"),
         ("first.last+tag@sub.mail.ru", "first.last+tag@sub.mail.ru", "first.last+tag@sub.mail.ru"),
+        # Company relays: private-network and dotless domains are real mailboxes there.
+        ("shop@Corp.Local", "shop@corp.local", "shop@corp.local"),
+        ("shop@mail.home.arpa", "shop@mail.home.arpa", "shop@mail.home.arpa"),
+        ("shop@intranet", "shop@intranet", "shop@intranet"),
+        ("shop@corp.internal", "shop@corp.internal", "shop@corp.internal"),
+        ("Иван@ПОЧТА.local", "Иван@почта.local", "Иван@xn--80a1acny.local"),
     ],
 )
 def test_clean_email_normalizes(value: str, normalized: str, ascii_form: str) -> None:
@@ -239,7 +245,9 @@ def test_email_helpers() -> None:
         ("ivan @example.ru", "В адресе не должно быть пробелов"),
         ("ivan@", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
         ("@example.ru", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
-        ("ivan@example", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
+        ("ivan@localhost", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
+        ("ivan@example.test", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
+        ("ivan@.local", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
         ("ivan@@example.ru", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
         ("ivan..petrov@example.ru", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
         ("ivan@-example.ru", "Проверьте адрес: он должен выглядеть как ivan@example.ru"),
@@ -286,6 +294,7 @@ def test_clean_email_checks_control_characters_first() -> None:
         ("ｓｍｔｐ．ｙａｎｄｅｘ．ｒｕ", "smtp.yandex.ru"),
         ("localhost", "localhost"),
         ("mail-relay", "mail-relay"),
+        ("mail_srv.corp.local", "mail_srv.corp.local"),
         ("127.0.0.1", "127.0.0.1"),
         ("192.168.1.10", "192.168.1.10"),
         ("[10.0.0.1]", "10.0.0.1"),
@@ -321,7 +330,7 @@ def test_clean_host_accepts(value: str, host: str) -> None:
             "Имя сервера не может начинаться с точки или содержать две точки подряд",
         ),
         (".yandex.ru", "Имя сервера не может начинаться с точки или содержать две точки подряд"),
-        ("smtp_relay.local", "Имя сервера может содержать только буквы, цифры, дефисы и точки"),
+        ("smtp+relay.local", "Имя сервера может содержать только буквы, цифры, дефисы и точки"),
         ("smtp!.ru", "Имя сервера может содержать только буквы, цифры, дефисы и точки"),
         ("xn--zz.ru", "Неверная запись международного имени (часть, начинающаяся с «xn--»)"),
         (
