@@ -83,18 +83,26 @@ async def update_firm(firm_id: str, data: FirmData) -> Outcome[Firm]:
 async def delete_firm(firm_id: str) -> Outcome[Firm]:
     """Delete a firm without outlets; a firm that has some is refused (``FIRM_HAS_OUTLETS``)."""
     pk = parse_id(firm_id)
-    async with in_transaction():
-        firm = await Firm.get_or_none(id=pk) if pk is not None else None
-        if firm is None:
-            return Outcome.failed(not_found("id", FIRM))
-        count = await Outlet.filter(firm_id=firm.id).count()
-        if count:
-            return Outcome.failed(_has_outlets(count))
-        try:
+    if pk is None:
+        return Outcome.failed(not_found("id", FIRM))
+    try:
+        async with in_transaction():
+            firm = await Firm.get_or_none(id=pk)
+            if firm is None:
+                return Outcome.failed(not_found("id", FIRM))
+            count = await _outlet_count(pk)
+            if count:
+                return Outcome.failed(_has_outlets(count))
             await firm.delete()
-        except IntegrityError:  # an outlet was added meanwhile; the RESTRICT key held
-            return Outcome.failed(_has_outlets(await Outlet.filter(firm_id=firm.id).count()))
+    except IntegrityError:
+        # An outlet was added meanwhile and the RESTRICT key held. Counted after the
+        # transaction: PostgreSQL takes no more queries in one that failed.
+        return Outcome.failed(_has_outlets(await _outlet_count(pk)))
     return Outcome(firm)
+
+
+async def _outlet_count(firm_id: int) -> int:
+    return await Outlet.filter(firm_id=firm_id).count()
 
 
 def _has_outlets(count: int) -> FieldError:

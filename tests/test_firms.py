@@ -194,3 +194,25 @@ async def test_wrong_types_are_graphql_errors_that_change_nothing(gql: Any) -> N
     assert response.status_code == 200
     assert response.json()["errors"]
     assert await Firm.all().count() == 0
+
+
+async def test_an_outlet_added_during_delete_keeps_the_firm(
+    gql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the foreign key decides: refused as FIRM_HAS_OUTLETS, on either database."""
+    from services import firms as service
+
+    firm = await make_firm(gql)
+    await gql(CREATE_OUTLET, {"input": {"firmId": firm["id"], "name": "Точка", "kind": "OUTLET"}})
+    counts = iter([0])  # the check inside the transaction misses the new outlet once
+    real = service._outlet_count
+
+    async def racing(firm_id: int) -> int:
+        return next(counts, None) or await real(firm_id)
+
+    monkeypatch.setattr(service, "_outlet_count", racing)
+    refused = await gql(DELETE_FIRM, {"id": firm["id"]})
+    assert [(e["field"], e["code"]) for e in refused["deleteFirm"]["errors"]] == [
+        ("id", "FIRM_HAS_OUTLETS")
+    ]
+    assert await Firm.exists(id=int(firm["id"]))
