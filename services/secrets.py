@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -18,19 +19,47 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from config import ConfigError, Settings
 from models import EmailAccount
 
-__all__ = ["KEY_FILE_NAME", "PasswordBox", "key_file_path", "load_password_box", "rotate"]
+__all__ = [
+    "KEY_FILE_NAME",
+    "PasswordBox",
+    "add_key_to_file",
+    "key_file_path",
+    "load_password_box",
+    "rotate",
+]
 
 log = logging.getLogger("mailtab.secrets")
 KEY_FILE_NAME = "secret.key"
 
 
 class PasswordBox:
-    """Encrypts and decrypts mailbox passwords; never prints them."""
+    """Encrypts and decrypts mailbox passwords; never prints them.
 
-    def __init__(self, keys: list[str]) -> None:
+    ``reload`` (the embedded key file) is read again when no known key opens a
+    password: ``mailtab rotate-key`` may have put a new key first while this
+    process was running, and it must not need a restart to read what was rotated.
+    """
+
+    def __init__(self, keys: list[str], *, reload: Callable[[], list[str]] | None = None) -> None:
         if not keys:
             raise ValueError("at least one key is needed")
+        self._keys = list(keys)
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._reload = reload
+
+    def _refresh(self) -> bool:
+        """Take the key file's keys if they changed; whether they did."""
+        if self._reload is None:
+            return False
+        try:
+            keys = self._reload()
+        except (OSError, ConfigError):
+            return False
+        if not keys or keys == self._keys:
+            return False
+        self._keys = keys
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+        return True
 
     def __repr__(self) -> str:
         return "PasswordBox(<keys hidden>)"
@@ -40,10 +69,13 @@ class PasswordBox:
 
     def decrypt(self, token: str) -> str | None:
         """The password, or None when no configured key opens it."""
-        try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, UnicodeError):
-            return None
+        for attempt in range(2):
+            try:
+                return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            except (InvalidToken, UnicodeError):
+                if attempt or not self._refresh():
+                    return None
+        return None
 
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
@@ -93,7 +125,7 @@ def load_password_box(settings: Settings, *, create: bool = True) -> PasswordBox
         log.warning(
             "generated the password encryption key file %s (keep it with the database)", path
         )
-    return PasswordBox(_read_key_file(path))
+    return PasswordBox(_read_key_file(path), reload=lambda: _read_key_file(path))
 
 
 def add_key_to_file(settings: Settings) -> Path:
@@ -105,17 +137,24 @@ def add_key_to_file(settings: Settings) -> Path:
 
 
 async def rotate(box: PasswordBox) -> tuple[int, int]:
-    """Re-encrypt every stored password under the newest key: (rotated, unreadable)."""
+    """Re-encrypt every stored password under the newest key: (rotated, unreadable).
+
+    Each row is replaced only if it still holds what was read, so a password saved
+    meanwhile (already under the newest key) is never overwritten by an older one.
+    """
     rotated = unreadable = 0
-    for account in await EmailAccount.filter(password_encrypted__isnull=False):
-        token = account.password_encrypted
+    rows = await EmailAccount.filter(password_encrypted__isnull=False).values_list(
+        "id", "password_encrypted"
+    )
+    for account_id, token in rows:
         if not token:
             continue
         try:
-            account.password_encrypted = box.rotate(token)
+            new = box.rotate(token)
         except InvalidToken:
             unreadable += 1
             continue
-        await account.save(update_fields=["password_encrypted"])
-        rotated += 1
+        rotated += await EmailAccount.filter(id=account_id, password_encrypted=token).update(
+            password_encrypted=new
+        )
     return rotated, unreadable
