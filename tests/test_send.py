@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from mail.presets import ProviderCode
-from models import Firm, Outlet, OutletKind
+from models import Firm, Outlet, OutletKind, Role
 from models import TestEmailAttempt as AttemptRecord
 from services.ratelimit import RateLimiter
+from services.tokens import create_token
+from tests.conftest import GraphQLClient
 from tests.smtpd import (
     GMAIL_APP_PASSWORD_REQUIRED,
     RCPT_USER_UNKNOWN,
@@ -343,6 +345,9 @@ async def test_rate_limited_per_token(gql: Any, anonymous: Any, tab_ready: None)
     assert 0 < last["retryAfter"] <= 60
     assert str(last["retryAfter"]) in last["errors"][0]["message"]
     assert await AttemptRecord.filter(outcome="RATE_LIMITED").count() == 1
+    # The limit is per token: another admin still gets through.
+    other = GraphQLClient(anonymous, (await create_token(name="second admin", role=Role.ADMIN))[1])
+    assert (await send(other, recipient=RECIPIENT, settings=settings))["errors"] == []
     metrics = (await anonymous.get("/metrics")).text
     assert 'mailtab_rate_limited_total{operation="sendTestEmail"}' in metrics
 
@@ -406,7 +411,7 @@ async def test_password_never_in_responses_or_logs(
         assert PASSWORD not in record.getMessage()
 
 
-async def test_concurrent_sends_do_not_block_each_other(
+async def test_concurrent_sends_each_deliver_their_own_letter(
     gql: Any, tab_ready: None, starttls: RunningServer
 ) -> None:
     results = await asyncio.gather(
@@ -414,6 +419,13 @@ async def test_concurrent_sends_do_not_block_each_other(
     )
     assert all(r["delivered"] for r in results)
     assert len(starttls.recorder.messages) == 5
+    ids = {r["messageId"] for r in results}
+    assert len(ids) == 5
+    received_ids = {
+        email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"]
+        for raw in starttls.recorder.messages
+    }
+    assert received_ids == ids
 
 
 async def test_saved_relay_without_login_delivers(
