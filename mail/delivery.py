@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -40,9 +41,11 @@ from pathlib import Path
 
 from aiosmtplib import SMTP, SMTPConnectTimeoutError, SMTPException, SMTPResponse
 
+from i18n import Text
 from mail.diagnosis import (
     AuthNotOffered,
     DiagnosisContext,
+    FailureCode,
     SmtpFailure,
     classify,
     implicit_tls_expected,
@@ -59,6 +62,8 @@ __all__ = ["GREETING_PROBE_AFTER", "DeliveryResult", "SmtpTarget", "deliver"]
 #: Seconds without a greeting after which the TLS probe starts (capped at a third of
 #: the timeout). Real servers greet within milliseconds.
 GREETING_PROBE_AFTER = 1.5
+
+log = logging.getLogger("mailtab.smtp")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,7 +146,7 @@ async def deliver(
 
     ``envelope_from`` is the account's address (the login's mailbox);
     ``sender_email`` is the From address, used to name the field at fault.
-    Raises only for a bad deployment setting (an unreadable ``ca_file``) or a bug.
+    An unusable ``ca_file`` fails TLS modes only, as TLS_CERTIFICATE without a field.
     """
     started = time.monotonic()
     context = DiagnosisContext(
@@ -156,9 +161,15 @@ async def deliver(
         login=target.username,
         secrets=_secrets(target),
     )
-    # Built before anything connects: a broken CA file is the deployment's fault and
-    # must surface as such, not as a certificate failure of the user's server.
-    tls_context = await asyncio.to_thread(_client_tls_context, target.ca_file)
+    tls_context: ssl.SSLContext | None = None
+    if target.security is not Security.NONE:
+        # Built before anything connects: a broken CA file is the deployment's fault and
+        # must surface as such, not as a certificate failure of the user's server. A
+        # plain session never needs it, so a broken file cannot fail one.
+        try:
+            tls_context = await asyncio.to_thread(_client_tls_context, target.ca_file)
+        except OSError as exc:  # ssl.SSLError is an OSError
+            return _ca_file_unusable(exc, target=target, started=started)
     progress = _Progress()
     failure: SmtpFailure | None = None
     response: SMTPResponse | None = None
@@ -209,7 +220,7 @@ async def _exchange(
     message: EmailMessage,
     *,
     target: SmtpTarget,
-    tls_context: ssl.SSLContext,
+    tls_context: ssl.SSLContext | None,
     envelope_from: str,
     recipient: str,
     progress: _Progress,
@@ -263,6 +274,38 @@ async def _exchange(
         return response
     finally:
         smtp.close()
+
+
+def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> DeliveryResult:
+    # The operator needs the path and the reason; the user sees neither (the path says
+    # how the server is laid out), only that the deployment must fix its setting.
+    log.warning(
+        "MAILTAB_SMTP_CA_FILE %s cannot be used (%s): TLS test letters fail",
+        target.ca_file,
+        exc.strerror or type(exc).__name__,
+    )
+    failure = SmtpFailure(
+        code=FailureCode.TLS_CERTIFICATE,
+        field=None,
+        message=Text(
+            ru="Не удалось загрузить файл доверенных сертификатов этого развёртывания "
+            "(MAILTAB_SMTP_CA_FILE), поэтому сертификат сервера {host} нельзя проверить.",
+            en="The deployment's file of trusted certificates (MAILTAB_SMTP_CA_FILE) "
+            "cannot be used, so the certificate of {host} cannot be checked.",
+        ).format(host=target.host),
+        hint=Text(
+            ru="Это настройка сервера, а не ваших данных: обратитесь к администратору "
+            "развёртывания. Письмо не отправлялось.",
+            en="This is a server setting, not your input: ask the deployment's "
+            "administrator. Nothing was sent.",
+        ),
+    )
+    return DeliveryResult(
+        delivered=False,
+        message_id=None,
+        failure=failure,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
 
 
 def _secrets(target: SmtpTarget) -> tuple[str, ...]:
@@ -355,7 +398,9 @@ async def _speaks_tls(resolved: ResolvedTarget, *, address: str, seconds: float)
     """Whether the port completes a TLS handshake: a yes/no probe that sends no data."""
     # Not verifying is safe here: the connection only answers "is this TLS?", it is
     # closed right after the handshake and nothing (least of all the password) goes over it.
-    probe_context = ssl.create_default_context()
+    # Hence no CA store either (neither the system's nor the deployment's): loading it
+    # would cost time and could fail for nothing.
+    probe_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     probe_context.check_hostname = False
     probe_context.verify_mode = ssl.CERT_NONE
     try:

@@ -6,7 +6,9 @@ to the vetted address (never resolved again, which would let a DNS answer
 change between the check and the connection). Loopback and private networks
 stay allowed, because on-premises relays are common; link-local (cloud
 metadata), unspecified and multicast addresses are refused unless a deployment
-allows them explicitly.
+allows them explicitly. An IPv6 address that carries an IPv4 address (NAT64,
+SIIT, 6to4, Teredo, IPv4-compatible) is judged by that IPv4 address as well,
+since the packets end up there.
 """
 
 from __future__ import annotations
@@ -104,16 +106,28 @@ def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
 def is_allowed(
     address: IPAddress, *, deny: Sequence[IPNetwork] = (), allow: Sequence[IPNetwork] = ()
 ) -> bool:
-    """The vetting rule: explicit deny, then explicit allow, then the default refusals."""
-    # An IPv4-mapped IPv6 address (::ffff:169.254.169.254) reaches the IPv4 host:
-    # judge it as that IPv4 address, or the mapping would smuggle it past the rules.
+    """The vetting rule: explicit deny, then explicit allow, then the default refusals.
+
+    An IPv6 address carrying an IPv4 address (see ``_embedded_ipv4``) is refused
+    when a ``deny`` network holds it or its IPv4 address; unless ``allow`` holds
+    the IPv6 address itself, it is accepted only when the IPv4 address would be
+    (``64:ff9b::a9fe:a9fe`` is refused like 169.254.169.254, ``64:ff9b::7f00:1``
+    accepted like 127.0.0.1).
+    """
+    # An IPv4-mapped IPv6 address (::ffff:169.254.169.254) is that IPv4 address to the
+    # local stack: judge it as such, or the mapping would smuggle it past the rules.
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    if _within(address, deny):
+    embedded = _embedded_ipv4(address)
+    # A deployment that denies 10.0.0.0/8 means every way of reaching it.
+    if any(_within(reached, deny) for reached in (address, *embedded)):
         return False
     if _within(address, allow):
         return True
-    return not (_within(address, DEFAULT_DENY) or address.is_multicast or address.is_unspecified)
+    if _within(address, DEFAULT_DENY) or address.is_multicast or address.is_unspecified:
+        return False
+    # Judged with the full rule, so an explicit allow of the IPv4 address counts too.
+    return all(is_allowed(ipv4, deny=deny, allow=allow) for ipv4 in embedded)
 
 
 def ascii_host(host: str) -> str:
@@ -174,6 +188,39 @@ async def resolve_target(
     if not accepted:
         raise AddressNotAllowed(name, candidates[0])
     return ResolvedTarget(name, accepted[0], port, accepted)
+
+
+#: Translation prefixes whose last 32 bits are the IPv4 destination: a NAT64 gateway
+#: (RFC 6052 well-known prefix) or a stateless SIIT translator (RFC 2765 "IPv4-translated"
+#: ::ffff:0:0:0/96). The RFC 8215 local-use prefix is read in its /96 layout only: the
+#: operator's prefix length cannot be seen in an address, and reading the shorter RFC 6052
+#: layouts as well would find 0.0.0.x in the usual zero-padded /96 ones and refuse them.
+_TRANSLATED_IPV4: tuple[ipaddress.IPv6Network, ...] = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96")
+)
+#: Deprecated IPv4-compatible addresses (::169.254.169.254): a host with the sit module
+#: loaded still tunnels them to the IPv4 address.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+#: :: and ::1 lie inside ::/96 but are the unspecified and loopback addresses, not IPv4.
+_NOT_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/127")
+
+
+def _embedded_ipv4(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address leads to through a translator or a tunnel."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return ()
+    found: list[ipaddress.IPv4Address] = []
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _TRANSLATED_IPV4):
+        found.append(low32)
+    if address in _IPV4_COMPATIBLE and address not in _NOT_IPV4_COMPATIBLE:
+        found.append(low32)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        # Both ends count: the Teredo server and the (de-obfuscated) client address.
+        found.extend(address.teredo)
+    return tuple(found)
 
 
 def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:

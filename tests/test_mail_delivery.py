@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtplib import (
     SMTPAuthenticationError,
     SMTPConnectError,
@@ -75,6 +76,33 @@ PRESETS = load_presets()
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     return make_certificates(tmp_path_factory.mktemp("smtp-certs"))
+
+
+#: A name only the tests' fake resolver knows; its certificate carries this name alone.
+REBIND_HOST = "mail.rebind.test"
+
+
+@pytest.fixture(scope="session")
+def rebind_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """A CA file and a server certificate for REBIND_HOST only (no IP address in it)."""
+    ca = trustme.CA()
+    ca_file = tmp_path_factory.mktemp("rebind-certs") / "rebind-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ca_file, ca.issue_cert(REBIND_HOST)
+
+
+@pytest.fixture(params=["garbage", "missing", "directory"])
+def broken_ca_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A MAILTAB_SMTP_CA_FILE that cannot be loaded: not PEM, absent, or a directory."""
+    path = tmp_path / "broken-ca.pem"
+    if request.param == "garbage":
+        path.write_text(f"{BROKEN_CA_CONTENT}\n")
+    elif request.param == "directory":
+        path.mkdir()
+    return path
+
+
+BROKEN_CA_CONTENT = "not a certificate"
 
 
 def _target(
@@ -497,6 +525,53 @@ async def test_plain_mode_sends_when_the_admin_chose_it(certificates: Certificat
     assert server.recorder.auth_over_tls == [False]
 
 
+@pytest.mark.parametrize(
+    ("mode", "security"),
+    [(ServerMode.STARTTLS, Security.STARTTLS), (ServerMode.IMPLICIT_TLS, Security.SSL_TLS)],
+)
+async def test_the_host_is_resolved_once_and_the_vetted_address_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+    rebind_tls: tuple[Path, Any],
+    mode: ServerMode,
+    security: Security,
+) -> None:
+    # DNS rebinding: the name first answers the (allowed) test server, then cloud metadata.
+    # Delivery only succeeds if the vetted first answer is the one connected to, and the
+    # certificate (issued for the name only) passes only if the name is kept for TLS.
+    ca_file, certificate = rebind_tls
+    lookups: list[object] = []
+
+    async def rebinding(host: object, port: Any, *args: object, **kwargs: object) -> list[Any]:
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "169.254.169.254"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    system_lookups: list[object] = []
+    system_getaddrinfo = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # Whatever would resolve the name outside the loop (aiosmtplib included) fails and
+        # is recorded; other names (the in-process server's own) pass through.
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.rstrip(".").lower() == REBIND_HOST:
+            system_lookups.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return system_getaddrinfo(host, *args, **kwargs)
+
+    async with smtp_server(mode=mode, certificate=certificate, accounts=_accounts()) as server:
+        monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", rebinding)
+        monkeypatch.setattr(socket, "getaddrinfo", guarded)
+        target = _target(server.port, security, ca_file=ca_file, host=REBIND_HOST)
+        result = await _send(target)
+        monkeypatch.undo()  # the real resolvers again before the server's thread stops
+    assert result.delivered, result.failure
+    assert result.server_address == "127.0.0.1"
+    assert lookups == [REBIND_HOST]
+    assert system_lookups == []
+    assert server.recorder.auth_over_tls == [True]
+    assert len(server.recorder.messages) == 1
+
+
 async def test_link_local_is_refused_before_any_connection(
     monkeypatch: pytest.MonkeyPatch, certificates: Certificates
 ) -> None:
@@ -530,6 +605,56 @@ async def test_the_whole_exchange_is_bounded(certificates: Certificates) -> None
         )
         failure = _failure(await _send(target))
     assert failure.code is FailureCode.TIMEOUT
+
+
+# --- the deployment's CA file -----------------------------------------------------------
+
+
+async def test_a_broken_ca_file_does_not_stop_a_plain_letter(broken_ca_file: Path) -> None:
+    async with smtp_server(mode=ServerMode.PLAIN, accounts=_accounts()) as server:
+        result = await _send(_target(server.port, Security.NONE, ca_file=broken_ca_file))
+    assert result.delivered, result.failure
+
+
+async def test_a_broken_ca_file_does_not_blind_the_tls_probe(
+    certificates: Certificates, broken_ca_file: Path
+) -> None:
+    # The probe checks no certificate, so it needs no CA file: a plain session against
+    # an implicit-TLS port is still recognised at once.
+    async with smtp_server(
+        mode=ServerMode.IMPLICIT_TLS, certificate=certificates.good, accounts=_accounts()
+    ) as server:
+        target = _target(server.port, Security.NONE, ca_file=broken_ca_file, timeout=30)
+        result = await _send(target)
+    assert _failure(result).code is FailureCode.TLS_MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("mode", "security"),
+    [(ServerMode.STARTTLS, Security.STARTTLS), (ServerMode.IMPLICIT_TLS, Security.SSL_TLS)],
+)
+async def test_a_broken_ca_file_fails_a_tls_letter_without_raising(
+    caplog: pytest.LogCaptureFixture,
+    certificates: Certificates,
+    broken_ca_file: Path,
+    mode: ServerMode,
+    security: Security,
+) -> None:
+    async with smtp_server(
+        mode=mode, certificate=certificates.good, accounts=_accounts()
+    ) as server:
+        result = await _send(_target(server.port, security, ca_file=broken_ca_file))
+    failure = _failure(result)
+    # The deployment's fault, not a field of the form.
+    assert (failure.code, failure.field) == (FailureCode.TLS_CERTIFICATE, None)
+    assert failure.certificate_problem is None
+    # Refused before resolving or connecting: nothing reached the server.
+    assert result.server_address is None
+    assert server.recorder.ehlo_names == []
+    assert server.recorder.passwords == []
+    assert BROKEN_CA_CONTENT not in repr(result)
+    assert str(broken_ca_file) not in repr(result)
+    assert BROKEN_CA_CONTENT not in caplog.text
 
 
 # --- classification without a server ---------------------------------------------------

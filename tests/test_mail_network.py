@@ -53,6 +53,73 @@ def test_default_rules(address: str, allowed: bool) -> None:
     assert is_allowed(ipaddress.ip_address(address)) is allowed
 
 
+# Every IPv6 form that carries an IPv4 address: the packets end up at that IPv4
+# host (through a NAT64 or SIIT translator, a 6to4 or Teredo relay, or the sit
+# tunnel), so the address is judged like it.
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        # NAT64, well-known prefix 64:ff9b::/96
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::169.254.1.1", False),
+        ("64:ff9b::7f00:1", True),  # 127.0.0.1
+        ("64:ff9b::a00:1", True),  # 10.0.0.1
+        ("64:ff9b::808:808", True),  # 8.8.8.8
+        ("64:ff9b::e000:fb", False),  # 224.0.0.251
+        ("64:ff9b::", False),  # 0.0.0.0
+        ("64:ff9b::6464:64c8", False),  # 100.100.100.200 (Alibaba Cloud metadata)
+        # NAT64, local-use prefix 64:ff9b:1::/48 (RFC 8215), /96 layout
+        ("64:ff9b:1::a9fe:a9fe", False),
+        ("64:ff9b:1:abcd::a9fe:a9fe", False),
+        ("64:ff9b:1::c0a8:114", True),  # 192.168.1.20
+        # 6to4, 2002::/16: the IPv4 address follows the prefix
+        ("2002:a9fe:a9fe::1", False),
+        ("2002:a9fe:a9fe:1:2:3:4:5", False),
+        ("2002:0a00:0001::1", True),  # 10.0.0.1
+        ("2002:7f00:1::1", True),  # 127.0.0.1
+        ("2002:0808:0808::1", True),  # 8.8.8.8
+        # IPv4-compatible ::/96 (deprecated)
+        ("::a9fe:a9fe", False),
+        ("::169.254.169.254", False),
+        ("::127.0.0.1", True),
+        ("::10.0.0.1", True),
+        ("::1", True),  # loopback, not an IPv4-compatible address
+        # IPv4-translated ::ffff:0:0:0/96 (SIIT)
+        ("::ffff:0:a9fe:a9fe", False),
+        ("::ffff:0:a00:1", True),
+        # Teredo 2001::/32: server 65.54.227.120; the client is stored inverted
+        ("2001:0:4136:e378:8000:63bf:5601:5601", False),  # client 169.254.169.254
+        ("2001:0:a9fe:a9fe:8000:63bf:3fff:fdd2", False),  # server 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", True),  # client 192.0.2.45
+    ],
+)
+def test_embedded_ipv4_is_judged_like_the_ipv4_address(address: str, allowed: bool) -> None:
+    assert is_allowed(ipaddress.ip_address(address)) is allowed
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::a00:1", "64:ff9b:1::a00:1", "2002:a00:1::1", "::10.0.0.1"]
+)
+def test_a_denied_ipv4_network_is_denied_inside_ipv6_too(address: str) -> None:
+    assert not is_allowed(ipaddress.ip_address(address), deny=_net("10.0.0.0/8"))
+    # Explicit deny wins even over an explicit allow of the IPv6 address itself.
+    assert not is_allowed(
+        ipaddress.ip_address(address), deny=_net("10.0.0.0/8"), allow=_net("::/0")
+    )
+
+
+def test_an_allowed_ipv4_address_is_allowed_inside_ipv6_too() -> None:
+    wrapped = ipaddress.ip_address("64:ff9b::a9fe:a9fe")
+    assert is_allowed(wrapped, allow=_net("169.254.169.254"))
+    assert not is_allowed(wrapped, allow=_net("169.254.169.254"), deny=_net("64:ff9b::/96"))
+
+
+def test_an_explicit_allow_of_the_ipv6_address_overrides_the_default_refusal() -> None:
+    # The order of the rule: explicit allow comes before the default refusals.
+    wrapped = ipaddress.ip_address("2002:a9fe:a9fe::1")
+    assert is_allowed(wrapped, allow=_net("2002:a9fe:a9fe::/48"))
+
+
 def test_allow_overrides_the_default_refusals() -> None:
     metadata = ipaddress.ip_address("169.254.169.254")
     assert is_allowed(metadata, allow=_net("169.254.0.0/16"))
@@ -145,6 +212,43 @@ async def test_a_name_pointing_only_at_metadata_is_refused(resolver: Any) -> Non
     with pytest.raises(AddressNotAllowed) as caught:
         await resolve_target("metadata.attacker.example", 465, timeout=1)
     assert caught.value.address == "169.254.169.254"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "64:ff9b::a9fe:a9fe",
+        "[64:ff9b:1::a9fe:a9fe]",
+        "2002:a9fe:a9fe::1",
+        "::169.254.169.254",
+        "2001:0:4136:e378:8000:63bf:5601:5601",
+    ],
+)
+async def test_a_literal_embedding_metadata_is_refused(resolver: Any, host: str) -> None:
+    fake = resolver()
+    with pytest.raises(AddressNotAllowed) as caught:
+        await resolve_target(host, 465, timeout=1)
+    assert caught.value.address == str(ipaddress.ip_address(host.strip("[]")))
+    assert fake.queries == []
+
+
+async def test_a_literal_embedding_an_allowed_address_is_kept(resolver: Any) -> None:
+    resolver()
+    target = await resolve_target("64:ff9b::7f00:1", 25, timeout=1)
+    assert (target.host, target.address) == ("64:ff9b::7f00:1", "64:ff9b::7f00:1")
+
+
+async def test_resolved_addresses_embedding_metadata_are_skipped(resolver: Any) -> None:
+    resolver("64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::a9fe:a9fe", "2002:a00:1::1")
+    target = await resolve_target("nat64.example", 25, timeout=1)
+    assert target.addresses == ("2002:a00:1::1",)
+
+
+async def test_a_name_pointing_only_at_wrapped_metadata_is_refused(resolver: Any) -> None:
+    resolver("64:ff9b::a9fe:a9fe")
+    with pytest.raises(AddressNotAllowed) as caught:
+        await resolve_target("dns64.attacker.example", 465, timeout=1)
+    assert caught.value.address == "64:ff9b::a9fe:a9fe"
 
 
 async def test_deny_list_applies_to_resolved_names(resolver: Any) -> None:
