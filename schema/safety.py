@@ -1,10 +1,12 @@
 """What errors may tell: unexpected faults masked with an id, input values never echoed.
 
 graphql-core repeats the offending input in its coercion and validation
-messages ("got invalid value {'password': ...}"), and Strawberry logs every
-error as it is. Here every error is rewritten once, before it is logged or
-sent: the strings the request carried are cut out of its message, and an
-error that is not a GraphQL error of our own making (a bug, a driver fault)
+messages ("found: {'password': ...}", "String cannot represent a non string
+value: 987654321"), and Strawberry logs every error as it is. Here every error
+is rewritten once, before it is logged or sent: the value after such a phrase
+is cut out, then the strings the request carried wherever they appear (and its
+numbers, booleans and unknown enum names in the messages that echo a value), and
+an error that is not a GraphQL error of our own making (a bug, a driver fault)
 becomes a generic localized message with an id that the log line also has.
 A fault that only says the database (or another store) cannot be reached right now becomes
 ``SERVICE_UNAVAILABLE`` instead: the client may retry, and the log line needs no traceback.
@@ -15,17 +17,29 @@ meant to be explored.
 from __future__ import annotations
 
 import errno
+import functools
 import importlib
 import json
 import logging
 import re
 import socket
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import strawberry
-from graphql import GraphQLError, StringValueNode, visit
+from graphql import (
+    BooleanValueNode,
+    EnumValueNode,
+    FloatValueNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLSchema,
+    IntValueNode,
+    StringValueNode,
+    visit,
+)
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
@@ -55,7 +69,19 @@ UNAVAILABLE = Text(
     en="The service is temporarily unavailable: the database cannot be reached. Retry in a few seconds.",
 )
 REDACTED = "•••"
-_ECHOED_VALUE = re.compile(r"(got invalid value|found:?) .*?(?=(; [A-Z]|\.?$))", re.DOTALL)
+# The phrases after which graphql-core repeats the input it refused, up to where its message
+# goes on ("; Next sentence", ". Did you mean …?") or ends. "Found" is capitalized after a
+# suggestion; "cannot represent" is every scalar's and enum's type error: "String cannot
+# represent a non string value: 5", "Int cannot represent non-integer value: x", "Enum 'E'
+# cannot represent non-enum value: 1.5", "ID cannot represent value: true", …
+_ECHOED_VALUE = re.compile(
+    r"(got invalid value|\b[Ff]ound:?|cannot represent[^:'\"]*? value:) "
+    r".*?(?=; [A-Z]|\.? Did you mean |\.?$)",
+    re.DOTALL,
+)
+# An enum literal or string the enum does not have comes first in its message. Greedy, so
+# that a value which itself contains "' does not exist in 'X' enum" is still cut whole.
+_UNKNOWN_ENUM_VALUE = re.compile(r"(Value )'.*'( does not exist in '\w+' enum)", re.DOTALL)
 
 
 class ServiceUnavailable(GraphQLError):
@@ -120,39 +146,112 @@ def is_outage(exc: BaseException) -> bool:
     return False
 
 
-class _Strings(Visitor):
-    def __init__(self) -> None:
+class _SchemaNames(NamedTuple):
+    """Names the schema publishes: a client repeating them discloses nothing."""
+
+    enum_values: frozenset[str]
+    input_fields: frozenset[str]
+
+
+@functools.lru_cache(maxsize=8)
+def _schema_names(schema: GraphQLSchema) -> _SchemaNames:
+    types = schema.type_map.values()
+    return _SchemaNames(
+        frozenset(v for t in types if isinstance(t, GraphQLEnumType) for v in t.values),
+        frozenset(f for t in types if isinstance(t, GraphQLInputObjectType) for f in t.fields),
+    )
+
+
+class Inputs(NamedTuple):
+    """What a request carried that its error messages must not repeat, longest forms first."""
+
+    #: Cut wherever they appear: strings (keys the schema does not name included), unknown
+    #: enum names. (Short ones may cost a word of a message; a secret costs more.)
+    strings: list[str]
+    #: Numbers and booleans: cut only from messages that echo a value (see ``redact``), as
+    #: "1" or "true" are words of too many other messages ("line 1", "32-bit", "Allowed: 15").
+    scalars: list[str]
+
+
+class _Literals(Visitor):
+    def __init__(self, enum_values: frozenset[str]) -> None:
         super().__init__()
-        self.found: list[str] = []
+        self.enum_values = enum_values
+        self.strings: list[str] = []
+        self.scalars: list[Any] = []
 
     def enter_string_value(self, node: StringValueNode, *args: Any) -> None:
-        self.found.append(node.value)
+        self.strings.append(node.value)
+
+    def enter_enum_value(self, node: EnumValueNode, *args: Any) -> None:
+        # The schema's own values (YANDEX, STARTTLS) name the choices in readable messages;
+        # any other name is the client's text, and may be a secret typed without quotes.
+        if node.value not in self.enum_values:
+            self.strings.append(node.value)
+
+    def enter_int_value(self, node: IntValueNode, *args: Any) -> None:
+        self.scalars.append(node.value)  # the source text, as graphql-core prints it
+
+    def enter_float_value(self, node: FloatValueNode, *args: Any) -> None:
+        self.scalars.append(node.value)
+
+    def enter_boolean_value(self, node: BooleanValueNode, *args: Any) -> None:
+        self.scalars.append(node.value)
 
 
-def _walk(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(key)
-            yield from _walk(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _walk(item)
+def _walk(values: Iterable[Any], field_names: frozenset[str]) -> Iterator[Any]:
+    """The strings, numbers and booleans inside decoded JSON variables."""
+    # An explicit stack: the HTTP layer bounds nesting, but no input may make this recurse.
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                # An unknown field's name is echoed back ("not to include unknown field
+                # 'x'"), a schema's field name is a path ("at .password") worth keeping.
+                if key not in field_names:
+                    stack.append(key)
+                stack.append(item)
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif isinstance(value, str | int | float):  # bool is an int
+            yield value
 
 
-def _input_strings(context: ExecutionContext | None) -> list[str]:
+def _scalar_forms(value: Any) -> set[str]:
+    # str/repr: graphql-core's inspect() and f-strings (True, 1e+16); json: as it was sent.
+    if isinstance(value, str):  # a literal's source text
+        return {value}
+    return {str(value), repr(value), json.dumps(value)}
+
+
+def _longest_first(forms: Iterable[str]) -> list[str]:
+    return sorted({form for form in forms if form}, key=len, reverse=True)
+
+
+def _inputs(context: ExecutionContext | None) -> Inputs:
     if context is None:
-        return []
-    # Variable names are declared in the document and are not secrets; their values
-    # (nested keys included: an unknown field's name is echoed back) are.
-    strings = list(_walk(list((context.variables or {}).values())))
+        return Inputs([], [])
+    schema = getattr(context.schema, "_schema", None)
+    names = _schema_names(schema) if isinstance(schema, GraphQLSchema) else None
+    strings: list[str] = []
+    scalars: list[Any] = []
+    # Variable names are declared in the document and are not secrets; their values are.
+    for value in _walk(
+        (context.variables or {}).values(), names.input_fields if names else frozenset()
+    ):
+        (strings if isinstance(value, str) else scalars).append(value)
     if context.graphql_document is not None:
-        collector = _Strings()
+        collector = _Literals(names.enum_values if names else frozenset())
         visit(context.graphql_document, collector)
-        strings.extend(collector.found)
-    forms = {form for s in strings if s for form in (s, repr(s)[1:-1], json.dumps(s)[1:-1])}
-    return sorted((form for form in forms if form), key=len, reverse=True)
+        strings.extend(collector.strings)
+        scalars.extend(collector.scalars)
+    return Inputs(
+        _longest_first(
+            form for s in strings if s for form in (s, repr(s)[1:-1], json.dumps(s)[1:-1])
+        ),
+        _longest_first(form for value in scalars for form in _scalar_forms(value)),
+    )
 
 
 def _occurrences(value: str) -> re.Pattern[str]:
@@ -163,10 +262,20 @@ def _occurrences(value: str) -> re.Pattern[str]:
     return re.compile(before + re.escape(value) + after)
 
 
-def redact(message: str, strings: list[str]) -> str:
-    message = _ECHOED_VALUE.sub(lambda m: f"{m.group(1)} {REDACTED}", message)
+def redact(message: str, strings: Sequence[str], scalars: Sequence[str] = ()) -> str:
+    """``message`` without echoed values, ``strings`` anywhere, ``scalars`` where values echo.
+
+    Both lists longest first, so that a value is cut before a shorter one inside it.
+    """
+    message, echoes = _ECHOED_VALUE.subn(lambda m: f"{m.group(1)} {REDACTED}", message)
+    message, unknown = _UNKNOWN_ENUM_VALUE.subn(rf"\1'{REDACTED}'\2", message)
     for value in strings:
         message = _occurrences(value).sub(REDACTED, message)
+    if echoes or unknown:
+        # What the phrases above did not cover of a message that repeats input, such as
+        # "but encountered error '…'" from a scalar's own parser.
+        for value in scalars:
+            message = _occurrences(value).sub(REDACTED, message)
     return message
 
 
@@ -182,7 +291,7 @@ def safe_error(error: GraphQLError, context: ExecutionContext | None) -> GraphQL
         return done
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
-        message = redact(error.message, _input_strings(context))
+        message = redact(error.message, *_inputs(context))
         safe = GraphQLError(
             message,
             nodes=error.nodes,

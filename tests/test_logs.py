@@ -60,12 +60,16 @@ def service_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
 
 def rendered(record: logging.LogRecord) -> str:
     """Everything a handler could write for the record, in both formats."""
+    formatted = [TextFormatter().format(record), JsonFormatter().format(record)]
     return "\n".join(
         [
             record.getMessage(),
             repr(record.args),
-            TextFormatter().format(record),
-            JsonFormatter().format(record),
+            *formatted,
+            # Set by formatting, and kept on the record for any later handler.
+            record.exc_text or "",
+            record.stack_info or "",
+            repr(record.exc_info[1]) if record.exc_info else "",
         ]
     )
 
@@ -216,6 +220,7 @@ class Inputs:
         self.ids = ids
         self.port = port
         self.everywhere = everywhere
+        self.text = TEXT
 
     def value(self, type_: GraphQLInputType, name: str, mutation: str) -> Any:
         if isinstance(type_, GraphQLNonNull):
@@ -233,7 +238,7 @@ class Inputs:
             kind = "outlet" if "Outlet" in mutation and name == "id" else "firm"
             return self.ids[kind]
         if type_.name == "String":
-            return PASSWORD if self.everywhere else TEXT.get(name, "значение")
+            return PASSWORD if self.everywhere else self.text.get(name, "значение")
         if type_.name == "Int":
             return self.port if name == "port" else 1
         if type_.name == "Boolean":
@@ -327,3 +332,73 @@ async def test_no_mutation_logs_the_password(
         assert any(r.name.startswith("tortoise.db_client") for r in records)
     for record in records:
         assert PASSWORD not in rendered(record), record.name
+
+
+# A password of the wrong type: graphql-core's type errors repeat the value ----------------
+
+# A digit sequence, a decimal and a bare word: as they would be mistyped into the form.
+WRONG_PASSWORDS: dict[str, tuple[Any, str, str]] = {
+    # name: (JSON value in the variables or None, GraphQL literal, what must not be logged)
+    "int": (918273645, "918273645", "918273645"),
+    "float": (9182.73645, "9182.73645", "9182.73645"),
+    "list": ([918273645], "[918273645]", "918273645"),
+    "object": ({"pin": 918273645}, "{pin: 918273645}", "918273645"),
+    "enum": (None, "Pa55WordEnum", "Pa55WordEnum"),
+}
+PLACEHOLDER = "password-goes-here"
+
+
+def with_wrong_passwords(
+    name: str, field: GraphQLField, inputs: Inputs
+) -> list[tuple[str, dict[str, Any], str]]:
+    """The mutation with each wrongly typed password, as variables and as an inline literal."""
+    values = {arg: inputs.value(a.type, arg, name) for arg, a in field.args.items()}
+    declared = ", ".join(f"${arg}: {a.type}" for arg, a in field.args.items())
+    passed = ", ".join(f"{arg}: ${arg}" for arg in field.args)
+    body = f"{name}(ARGS) {selection(field.type)}"
+    printed = json.dumps(values)
+    literals = []
+    for arg, a in field.args.items():
+        node = ast_from_value(values[arg], a.type)
+        assert node is not None
+        literals.append(f"{arg}: {print_ast(node)}")
+    inline = "mutation { " + body.replace("ARGS", ", ".join(literals)) + " }"
+    quoted = json.dumps(PLACEHOLDER)
+    if quoted not in printed:
+        return []
+    documents = []
+    for json_value, literal, secret in WRONG_PASSWORDS.values():
+        if json_value is not None:
+            variables = json.loads(printed.replace(quoted, json.dumps(json_value)))
+            documents.append(
+                (f"mutation({declared}) {{ {body.replace('ARGS', passed)} }}", variables, secret)
+            )
+        documents.append((inline.replace(quoted, literal), {}, secret))
+    return documents
+
+
+async def test_no_mutation_logs_a_wrongly_typed_password(
+    gql: GraphQLClient, every_logger_at: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every mutation with a password field, the password sent as a number, list, bare word…"""
+    every_logger_at(logging.DEBUG)
+    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
+    inputs = Inputs(ids={"firm": str(firm.id), "outlet": "1"}, port=closed_port(), everywhere=False)
+    inputs.text = {**TEXT, "password": PLACEHOLDER}
+    mutation_type = build_schema()._schema.mutation_type
+    assert mutation_type is not None
+    driven = set()
+    for name, field in mutation_type.fields.items():
+        for query, variables, secret in with_wrong_passwords(name, field, inputs):
+            response = await gql.post(query, variables)
+            assert response.status_code == 200, (name, response.text)
+            assert secret not in response.text, (name, query, response.text)
+            assert response.json()["errors"], (name, query)  # refused, with a message
+            driven.add(name)
+    assert {"saveMailSettings", "sendTestEmail"} <= driven
+    records = service_records(caplog)
+    assert any(r.name == "mailtab.graphql" for r in records)
+    for record in records:
+        text = rendered(record)
+        for _, _, secret in WRONG_PASSWORDS.values():
+            assert secret not in text, (record.name, text)

@@ -19,10 +19,12 @@ __all__ = [
     "BATCHING",
     "METHOD_NOT_ALLOWED",
     "MUTATION_OVER_GET",
+    "NOT_AN_OBJECT",
     "NOT_FOUND",
     "NOT_JSON",
     "NO_QUERY",
     "TIMEOUT",
+    "TOO_DEEP",
     "TOO_LARGE",
     "UNAUTHENTICATED",
     "UNKNOWN_OPERATION",
@@ -67,6 +69,14 @@ UNKNOWN_OPERATION = Text(
     en="The document has no operation of that name (operationName), or several and no name was given.",
 )
 NOT_JSON = Text(ru="Тело запроса — не корректный JSON.", en="The request body is not valid JSON.")
+NOT_AN_OBJECT = Text(
+    ru="Тело запроса должно быть JSON-объектом с полем «query».",
+    en="The request body must be a JSON object with the field 'query'.",
+)
+TOO_DEEP = Text(
+    ru="Слишком глубокая вложенность JSON в запросе: допускается не больше {limit} уровней.",
+    en="The request's JSON is nested too deeply: at most {limit} levels are allowed.",
+)
 NOT_FOUND = Text(ru="Страница не найдена.", en="Not found.")
 TIMEOUT = Text(
     ru="Операция не уложилась в отведённое время ({seconds} с) и прервана. Повторите попытку позже.",

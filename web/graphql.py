@@ -5,7 +5,8 @@
 3. POST bodies: ``application/json`` only (415) — form and text posts are what a foreign
    page can send without a CORS preflight, so refusing them closes the simple CSRF path;
    at most ``max_body_bytes`` (413 at once from Content-Length, or while reading a chunked
-   body); one operation per request (no batching).
+   body); one operation per request (no batching); a JSON object in UTF-8, nested at most
+   ``MAX_JSON_DEPTH`` levels (400 otherwise: Strawberry would fail on some of these with a 500).
 4. The bearer token (401), looked up within a bounded wait: 503 ``SERVICE_UNAVAILABLE``
    when the database cannot be reached.
 5. Execution. Strawberry refuses mutations over GET (405 here).
@@ -18,7 +19,9 @@ can never interrupt a response that has started.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -41,12 +44,75 @@ from web.errors import error_response
 from web.requests import current_request, note_outcome
 from web.security import PAGE_HEADERS, graphiql_policy
 
-__all__ = ["GraphQLEndpoint", "GraphQLView"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "GraphQLEndpoint",
+    "GraphQLView",
+    "NestedTooDeeply",
+    "NotUnicode",
+    "UnusableJson",
+    "load_json",
+]
 
 log = logging.getLogger("mailtab.http")
 
 #: How long a client should wait before retrying when the database is down.
 RETRY_AFTER_SECONDS = "5"
+
+#: How deeply a request's JSON may nest. The schema's inputs need a handful of levels. json,
+#: graphql-core's value coercion and the error redaction all go one level at a time, some of
+#: them recursively: bounded here, deep input is a 400 instead of a RecursionError (500)
+#: wherever the interpreter's limit happens to be reached.
+MAX_JSON_DEPTH = 32
+
+# Left after json.loads, a surrogate code point can only be an unpaired escape ("\ud800"):
+# valid JSON, but not text — encoding it for the database or a log line fails later.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class UnusableJson(ValueError):
+    """Well-formed JSON that the service still refuses to process."""
+
+
+class NestedTooDeeply(UnusableJson):
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+class NotUnicode(UnusableJson):
+    def __init__(self) -> None:
+        super().__init__(
+            "A string in the request is not valid Unicode: an unpaired surrogate escape (\\ud800-\\udfff)."
+        )
+
+
+def load_json(data: str | bytes) -> Any:
+    """``json.loads`` for client input: UTF-8 only, ``MAX_JSON_DEPTH`` levels, text strings.
+
+    Raises ``ValueError`` for bytes that are not UTF-8 (``UnicodeDecodeError``) or not JSON,
+    and its subclasses ``NestedTooDeeply`` and ``NotUnicode`` for JSON that will not be used.
+    """
+    # RFC 8259 JSON is UTF-8; a leading BOM is tolerated, as json.loads tolerates it in bytes.
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        # The decoder recurses per level and gives up near the interpreter's limit, which
+        # depends on how deep the stack already is: still a client error, not a fault.
+        raise NestedTooDeeply from None
+    # An explicit stack: the walk must not recurse on the very nesting it bounds.
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise NotUnicode
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise NestedTooDeeply
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return value
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -60,6 +126,17 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.runtime = runtime
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Every JSON Strawberry reads comes through here: the POST body (checked once already
+        # by GraphQLEndpoint) and GET's ``variables`` and ``extensions`` (checked nowhere else).
+        try:
+            return load_json(data)
+        except UnusableJson as exc:
+            raise HTTPException(400, str(exc)) from exc
+        except UnicodeDecodeError as exc:
+            # Strawberry turns only this error into its "not JSON" 400; anything else is a 500.
+            raise json.JSONDecodeError("not UTF-8", "", 0) from exc
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(
@@ -162,9 +239,23 @@ class GraphQLEndpoint:
             note_outcome("bad_request")
             return error_response(400, "BAD_REQUEST", errors.BAD_REQUEST, lang)
         body = b"".join(chunks)
-        if body.lstrip()[:1] == b"[":
+        # Parsed here once to refuse what Strawberry would turn into a 500 with a traceback
+        # (a body that is not UTF-8 or not an object, nesting that exhausts the stack);
+        # Strawberry still gets the bytes as sent and parses them itself.
+        try:
+            payload = load_json(body)
+        except UnusableJson as exc:
+            note_outcome("bad_request")
+            return _unusable_json(exc, lang)
+        except ValueError:  # not JSON; UnicodeDecodeError is a ValueError too
+            note_outcome("bad_request")
+            return error_response(400, "BAD_REQUEST", errors.NOT_JSON, lang)
+        if isinstance(payload, list):
             note_outcome("bad_request")
             return error_response(400, "BATCHING_NOT_SUPPORTED", errors.BATCHING, lang)
+        if not isinstance(payload, dict):
+            note_outcome("bad_request")
+            return error_response(400, "BAD_REQUEST", errors.NOT_AN_OBJECT, lang)
         return body
 
     def _too_large(self, lang: Lang) -> Response:
@@ -235,6 +326,8 @@ def _http_error(exc: HTTPException, lang: Lang) -> Response:
             405, "METHOD_NOT_ALLOWED", errors.MUTATION_OVER_GET, lang, headers={"Allow": "POST"}
         )
     note_outcome("bad_request")
+    if isinstance(cause, UnusableJson):
+        return _unusable_json(cause, lang)
     if isinstance(cause, CannotGetOperationTypeError):
         # Its reason repeats the client's operationName: not echoed.
         return error_response(400, "BAD_REQUEST", errors.UNKNOWN_OPERATION, lang)
@@ -246,6 +339,20 @@ def _http_error(exc: HTTPException, lang: Lang) -> Response:
         return error_response(400, "BAD_REQUEST", errors.NOT_JSON, lang)
     return error_response(
         400, "BAD_REQUEST", errors.BAD_REQUEST, lang, extensions={"reason": exc.reason}
+    )
+
+
+def _unusable_json(exc: UnusableJson, lang: Lang) -> Response:
+    if isinstance(exc, NestedTooDeeply):
+        return error_response(
+            400,
+            "BAD_REQUEST",
+            errors.TOO_DEEP.format(limit=MAX_JSON_DEPTH),
+            lang,
+            extensions={"limit": MAX_JSON_DEPTH},
+        )
+    return error_response(
+        400, "BAD_REQUEST", errors.BAD_REQUEST, lang, extensions={"reason": str(exc)}
     )
 
 
