@@ -43,8 +43,8 @@ ACCESS_FIELDS = (
     "error_id",
 )
 
-#: Loggers that are noisy, or log query parameters, below WARNING.
-QUIET_UNLESS_DEBUG = ("tortoise.db_client", "aiosqlite", "asyncio", "httpcore", "hpack")
+#: Loggers that are noisy, or log query parameters (tortoise.db_client), below WARNING.
+QUIET_UNLESS_DEBUG = ("tortoise", "tortoise.db_client", "aiosqlite", "asyncio", "httpcore", "hpack")
 
 
 class RequestIdFilter(logging.Filter):
