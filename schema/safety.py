@@ -37,6 +37,7 @@ from graphql import (
     GraphQLInputObjectType,
     GraphQLSchema,
     IntValueNode,
+    ObjectFieldNode,
     StringValueNode,
     visit,
 )
@@ -174,11 +175,17 @@ class Inputs(NamedTuple):
 
 
 class _Literals(Visitor):
-    def __init__(self, enum_values: frozenset[str]) -> None:
+    def __init__(self, names: _SchemaNames) -> None:
         super().__init__()
-        self.enum_values = enum_values
+        self.enum_values = names.enum_values
+        self.input_fields = names.input_fields
         self.strings: list[str] = []
         self.scalars: list[Any] = []
+
+    def enter_object_field(self, node: ObjectFieldNode, *args: Any) -> None:
+        # As in variables: a field name the schema does not know is the client's text.
+        if node.name.value not in self.input_fields:
+            self.strings.append(node.name.value)
 
     def enter_string_value(self, node: StringValueNode, *args: Any) -> None:
         self.strings.append(node.value)
@@ -242,7 +249,7 @@ def _inputs(context: ExecutionContext | None) -> Inputs:
     ):
         (strings if isinstance(value, str) else scalars).append(value)
     if context.graphql_document is not None:
-        collector = _Literals(names.enum_values if names else frozenset())
+        collector = _Literals(names or _SchemaNames(frozenset(), frozenset()))
         visit(context.graphql_document, collector)
         strings.extend(collector.strings)
         scalars.extend(collector.scalars)

@@ -911,3 +911,12 @@ def test_numbers_and_booleans_are_cut_only_where_a_value_is_echoed() -> None:
     assert redact("Value 'a' does not exist in 'E' enum' does not exist in 'E' enum.", [], []) == (
         f"Value '{REDACTED}' does not exist in 'E' enum."
     )
+
+
+async def test_an_unknown_inline_field_name_is_not_echoed(gql: Any) -> None:
+    response = await gql.post(
+        'mutation { createFirm(input: {name: "Ф", inn: "7707083893", SecretWord42: 1}) { errors { code } } }'
+    )
+    message = response.json()["errors"][0]["message"]
+    assert "SecretWord42" not in message
+    assert "FirmInput" in message
