@@ -920,3 +920,25 @@ async def test_an_unknown_inline_field_name_is_not_echoed(gql: Any) -> None:
     message = response.json()["errors"][0]["message"]
     assert "SecretWord42" not in message
     assert "FirmInput" in message
+
+
+async def test_several_operations_need_an_operation_name(gql: Any) -> None:
+    document = (
+        'mutation A { createFirm(input: {name: "A", inn: "7707083893"}) { errors { code } } } '
+        'mutation B { createFirm(input: {name: "B", inn: "7707083893"}) { errors { code } } }'
+    )
+    for payload in ({"query": document}, {"query": document, "operationName": None}):
+        response = await gql.http.post(
+            "/graphql", json=payload, headers={"Authorization": f"Bearer {gql.token}"}
+        )
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "OPERATION_NAME_REQUIRED"
+        assert any("\u0400" <= c <= "\u04ff" for c in error["message"])
+    assert await Firm.all().count() == 0
+    named = await gql.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "B"},
+        headers={"Authorization": f"Bearer {gql.token}"},
+    )
+    assert named.json()["data"]["createFirm"]["errors"] == []
+    assert [f.name for f in await Firm.all()] == ["B"]

@@ -17,6 +17,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     get_operation_ast,
 )
@@ -29,12 +30,24 @@ from strawberry.extensions import (
 )
 
 from config import Settings
+from i18n import DEFAULT_LANG, Text
 from schema.safety import HideSuggestions
 from web.requests import current_request
 
-__all__ = ["RequestFacts", "outcome_of", "schema_extensions", "suggestions_enabled"]
+__all__ = [
+    "OperationNameRequired",
+    "RequestFacts",
+    "outcome_of",
+    "schema_extensions",
+    "suggestions_enabled",
+]
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+OPERATION_NAME_REQUIRED = Text(
+    ru="В запросе несколько операций: укажите в operationName, какую выполнить.",
+    en="The document holds several operations: say which to run in operationName.",
+)
 
 
 def suggestions_enabled(settings: Settings) -> bool:
@@ -47,9 +60,32 @@ def suggestions_enabled(settings: Settings) -> bool:
     return settings.introspection and settings.embedded
 
 
+class OperationNameRequired(SchemaExtension):
+    """A document of several operations must say which to run (``operationName``).
+
+    graphql-core refuses such a request; Strawberry would run the first operation, so a
+    client that sent two mutations by mistake would get one of them done silently.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        document = context.graphql_document
+        # What the client sent is kept only here: ``operation_name`` falls back to the first.
+        if document is None or context._provided_operation_name is not None:
+            return
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1:
+            lang = getattr(context.context, "lang", DEFAULT_LANG)
+            raise GraphQLError(
+                OPERATION_NAME_REQUIRED(lang), extensions={"code": "OPERATION_NAME_REQUIRED"}
+            )
+
+
 def schema_extensions(settings: Settings) -> list[Extension]:
     extensions: list[Extension] = [
         RequestFacts,
+        OperationNameRequired,
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
