@@ -73,8 +73,13 @@ _INN12_WEIGHTS: Final = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 # C0 controls (tab included), DEL, C1 controls (NEL included), the Unicode line
 # and paragraph separators, and lone surrogates (they cannot be encoded as UTF-8).
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_FORBIDDEN_EXCEPT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Also the explicit bidirectional overrides, embeddings and isolates, and a stray byte
+# order mark: in a sender or firm name they make text show other than it is ("spoofing").
+_BIDI = "\u202a-\u202e\u2066-\u2069\ufeff"
+_FORBIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
+_FORBIDDEN_EXCEPT_TAB = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
+# A password is never displayed: only what would break AUTH (controls, lone surrogates).
+_PASSWORD_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 # Underscores are not in host names proper, but DNS and many company networks have them
 # ("mail_srv.corp.local"), and resolvers and certificates handle them.
@@ -264,8 +269,9 @@ def has_forbidden_characters(value: str, *, allow_tab: bool = False) -> bool:
 
     Refused: C0 controls (CR, LF, NUL, ...; the tab unless ``allow_tab``), DEL,
     C1 controls (NEL included), U+2028 LINE SEPARATOR, U+2029 PARAGRAPH
-    SEPARATOR and lone surrogates. Format characters such as zero-width joiners
-    are allowed: names in several scripts need them.
+    SEPARATOR, lone surrogates, bidirectional overrides/isolates and U+FEFF.
+    Other format characters such as zero-width joiners are allowed: names in
+    several scripts (and emoji) need them.
     """
     pattern = _FORBIDDEN_EXCEPT_TAB if allow_tab else _FORBIDDEN
     return pattern.search(value) is not None
@@ -332,7 +338,7 @@ def clean_password(value: str | None, *, field: str = "password", problems: Prob
     """
     if value is None or value == "":
         return None
-    if has_forbidden_characters(value):
+    if _PASSWORD_REFUSED.search(value):
         problems.report(field, FORBIDDEN_CHARACTERS, _PASSWORD_FORBIDDEN)
         return None
     if len(value) > PASSWORD_MAX_LENGTH:

@@ -719,3 +719,33 @@ def test_property_clean_port_accepts_exactly_1_to_65535(port: int) -> None:
 def test_property_clean_port_edges(port: int) -> None:
     accepted = clean_port(port, field="port", problems=Problems(), required=False) is not None
     assert accepted is (1 <= port <= 65535)
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069", "\ufeff"])
+def test_bidi_overrides_are_refused_in_names_but_not_in_passwords(char: str) -> None:
+    problems = Problems()
+    assert (
+        clean_text(
+            f"evil{char}name", field="senderName", problems=problems, required=True, max_length=200
+        )
+        is None
+    )
+    assert [e.code for e in problems.errors] == ["FORBIDDEN_CHARACTERS"]
+    problems = Problems()
+    assert clean_password(f"p{char}w", problems=problems) == f"p{char}w"
+    assert not problems
+
+
+def test_zero_width_joiners_stay_allowed_in_names() -> None:
+    problems = Problems()
+    family = "👨\u200d👩\u200d👧"
+    assert (
+        clean_text(
+            f"Магазин {family}",
+            field="senderName",
+            problems=problems,
+            required=True,
+            max_length=200,
+        )
+        == f"Магазин {family}"
+    )
