@@ -117,18 +117,25 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from models import Role
-    from services.tokens import create_token
+    from services.tokens import TokenNameTaken, create_token
 
     name = (args.name or f"{args.role} token").strip()
     if not name or len(name) > 100 or not name.isprintable():
         raise Fatal("--name: 1 to 100 printable characters, no line breaks")
 
     async def work() -> str:
-        _, token = await create_token(name=name, role=Role(args.role))
+        try:
+            _, token = await create_token(name=name, role=Role(args.role))
+        except TokenNameTaken:
+            raise Fatal(
+                f"a live token is already named {name!r}: choose another --name "
+                "or revoke that one first"
+            ) from None
         return token
 
     token = _with_orm(settings, work)
-    print(f"Created a {args.role} token named {name!r}. It is shown only once:")
+    article = "an" if args.role == "admin" else "a"
+    print(f"Created {article} {args.role} token named {name!r}. It is shown only once:")
     print(token)
     return 0
 

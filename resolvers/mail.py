@@ -25,6 +25,7 @@ from schema.mail import (
 )
 from services import mail_settings as service
 from services import test_email
+from services.validation import has_forbidden_characters
 from web import metrics
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 MAX_PAGE = 500
+GROUP_MAX = 200  # the column's width
 T = TypeVar("T")
 
 
@@ -83,8 +85,10 @@ async def saved_settings() -> MailSettings | None:
 
 
 async def email_accounts(
-    limit: Annotated[int, strawberry.argument(description=f"Page size, 1..{MAX_PAGE}.")] = 100,
-    offset: Annotated[int, strawberry.argument(description="Records to skip.")] = 0,
+    limit: Annotated[
+        int, strawberry.argument(description=f"Page size; taken into 1..{MAX_PAGE}.")
+    ] = 100,
+    offset: Annotated[int, strawberry.argument(description="Records to skip; at least 0.")] = 0,
 ) -> list[EmailAccount]:
     """Reference book ► Email accounts, newest first."""
     limit = max(1, min(limit, MAX_PAGE))
@@ -108,6 +112,8 @@ async def program_settings(
 ) -> list[ProgramSetting]:
     """A program settings group as the ERP's settings screen shows it."""
     lang = info.context.lang
+    if len(group) > GROUP_MAX or has_forbidden_characters(group):
+        return []  # no group has such a name; not worth a database round trip
     rows = await ProgramSettingModel.filter(group=group).order_by("id")
     titles = service.SETTING_TITLES if group == service.EMAIL_GROUP else {}
     return [
@@ -148,7 +154,9 @@ async def send_test_email(
 
 
 async def test_email_attempts(
-    last: Annotated[int, strawberry.argument(description=f"How many, 1..{MAX_PAGE}.")] = 20,
+    last: Annotated[
+        int, strawberry.argument(description=f"How many; taken into 1..{MAX_PAGE}.")
+    ] = 20,
 ) -> list[TestEmailAttempt]:
     """The most recent presses of Send, newest first."""
     records = (

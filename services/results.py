@@ -38,8 +38,9 @@ def not_found(field_name: str, what: Text) -> FieldError:
 
 def parse_id(raw: str | int) -> int | None:
     """A database id from a GraphQL ``ID``, or None when it cannot be one."""
-    text = str(raw).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 10:
+    text = str(raw)
+    # Exactly as the API prints ids: ASCII digits, no sign, spaces or leading zeros.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or text.startswith("0"):
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None

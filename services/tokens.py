@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 
 from models import ApiToken, Role
 
-__all__ = ["authenticate", "create_token", "digest", "ensure_first_token", "revoke_token"]
+__all__ = [
+    "TokenNameTaken",
+    "authenticate",
+    "create_token",
+    "digest",
+    "ensure_first_token",
+    "revoke_token",
+]
 
 PREFIX = "mt_"
 
@@ -17,8 +24,14 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class TokenNameTaken(ValueError):
+    """A live token already has that name (names identify tokens in logs and revocation)."""
+
+
 async def create_token(*, name: str, role: Role) -> tuple[ApiToken, str]:
     """A new token record and the token itself, which is shown once and never stored."""
+    if await ApiToken.exists(name=name, revoked_at__isnull=True):
+        raise TokenNameTaken(name)
     token = PREFIX + secrets.token_urlsafe(32)
     record = await ApiToken.create(name=name, role=role, token_hash=digest(token))
     return record, token

@@ -89,6 +89,9 @@ def test_token_create_prints_the_token_alone_on_the_last_line(env: dict[str, str
     result = run("token", "create", "--role", "viewer", "--name", "mobile app", env=env)
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("mt_") and " " not in token
+    taken = run("token", "create", "--role", "admin", "--name", "mobile app", env=env, check=False)
+    assert taken.returncode == 1
+    assert "already named" in taken.stderr
     listed = run("token", "list", env=env).stdout
     assert "viewer" in listed and "mobile app" in listed and token not in listed
     assert "revoked 1 token" in run("token", "revoke", "mobile app", env=env).stdout

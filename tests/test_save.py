@@ -445,3 +445,9 @@ async def test_password_never_leaves_the_server(
         assert files
         for file in files:
             assert PASSWORD.encode() not in file.read_bytes()
+
+
+@pytest.mark.parametrize("group", ["x" * 201, "CRM\x00Email", "CRM/Notifications/Email\n"])
+async def test_odd_settings_groups_are_simply_empty(gql: Any, group: str) -> None:
+    data = await gql("query($g: String!) { programSettings(group: $g) { key } }", {"g": group})
+    assert data == {"programSettings": []}
