@@ -137,10 +137,26 @@ async def test_outlet_belongs_to_a_firm_and_lists_under_it(gql: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "firm_id", ["999999", "abc", "-1", "1e3", "", "0", "2147483648", "99999999999999999999"]
+    "firm_id",
+    [
+        "999999",
+        "abc",
+        "-1",
+        "1e3",
+        "",
+        "0",
+        "2147483648",
+        "99999999999999999999",
+        " {id} ",
+        "0{id}",
+        "+{id}",
+        "{id}.0",
+        "{id}\u200b",
+    ],
 )
 async def test_outlet_of_unknown_firm_is_refused(gql: Any, firm_id: str) -> None:
-    await make_firm(gql)  # id 1 exists: look-alikes of "1" must still not find it
+    firm = await make_firm(gql)  # exists: look-alikes of its id must still not find it
+    firm_id = firm_id.replace("{id}", firm["id"])
     data = await gql(
         CREATE_OUTLET, {"input": {"firmId": firm_id, "name": "Точка", "kind": "OUTLET"}}
     )
