@@ -132,7 +132,7 @@ class MailSettingsWarning:
     code: str = strawberry.field(
         description=(
             "SENDER_DIFFERS_FROM_ADDRESS, PASSWORD_LOGIN_DISABLED, INSECURE_CONNECTION, "
-            "PROVIDER_MISMATCH"
+            "PROVIDER_MISMATCH, HOST_NOT_CONFIGURED"
         )
     )
 

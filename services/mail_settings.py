@@ -78,6 +78,7 @@ UNAVAILABLE = Text(
     en='The Mail tab becomes available once "Our firms" and "Outlets and warehouses" '
     "are filled in.",
 )
+SSL_REQUIRED = Text(ru="Укажите, нужен ли SSL.", en="Say whether to use SSL.")
 PASSWORD_REQUIRED = Text(
     ru="Укажите пароль приложения для этого ящика.",
     en="Enter the app password of this mailbox.",
@@ -163,12 +164,6 @@ def unavailable_error() -> FieldError:
     return FieldError(field=None, code="MAIL_TAB_UNAVAILABLE", message=UNAVAILABLE)
 
 
-def _required(field_name: str, what: Text) -> FieldError:
-    return FieldError(
-        field_name, "REQUIRED", Text(ru=f"Укажите {what.ru}.", en=f"Enter {what.en}.")
-    )
-
-
 def resolve_form(
     form: MailForm, presets: dict[ProviderCode, ProviderPreset], problems: Problems
 ) -> ResolvedForm | None:
@@ -192,7 +187,7 @@ def resolve_form(
         if form.security is not None:
             use_ssl = use_ssl_for(form.security)
         elif other:
-            problems.add(_required("useSsl", Text(ru="нужен ли SSL", en="whether to use SSL")))
+            problems.report("useSsl", "REQUIRED", SSL_REQUIRED)
         else:
             use_ssl = preset.use_ssl
     address = clean_email(form.address, field="address", problems=problems, required=True)
@@ -273,6 +268,22 @@ def form_warnings(
                     "«Использовать SSL», если сервер это поддерживает.",
                     en="Without SSL the password and letters travel in clear text. Tick Use SSL "
                     "if the server supports it.",
+                ),
+            )
+        )
+    if form.smtp_host.endswith(".invalid"):
+        # The shipped Tradesoft host is such a placeholder: no public value exists.
+        warnings.append(
+            FieldError(
+                "smtpHost",
+                "HOST_NOT_CONFIGURED",
+                Text(
+                    ru=f"«{form.smtp_host}» — заглушка, такого сервера нет: письма не уйдут. "
+                    "Укажите SMTP-сервер вручную или попросите администратора развертывания "
+                    "задать его (MAILTAB_TRADESOFT_SMTP_HOST).",
+                    en=f'"{form.smtp_host}" is a placeholder, no such server exists: letters '
+                    "will not go out. Enter the SMTP server, or ask the deployment's "
+                    "administrator to set it (MAILTAB_TRADESOFT_SMTP_HOST).",
                 ),
             )
         )

@@ -260,7 +260,7 @@ async def test_other_methods_and_malformed_bodies_get_graphql_shaped_errors(
         content=b"{not json",
         headers={**auth, "Content-Type": "application/json", "Accept-Language": "en"},
     )
-    assert only_error(english)["message"] == "The request body is not valid JSON."
+    assert only_error(english)["message"] == "The request is not valid JSON."
 
 
 def nested_variable(
@@ -283,11 +283,11 @@ def serious_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
         (b'"x"', "The request body must be a JSON object with the field 'query'."),
         (b"5", "The request body must be a JSON object with the field 'query'."),
         (b"true", "The request body must be a JSON object with the field 'query'."),
-        (b'{"query": "\xff"}', "The request body is not valid JSON."),
-        (b'{"query": "{ firms { id } }"}\xc3', "The request body is not valid JSON."),
+        (b'{"query": "\xff"}', "The request is not valid JSON."),
+        (b'{"query": "{ firms { id } }"}\xc3', "The request is not valid JSON."),
         (
             b'{"query": "{ firms { id } }", "x": 1' + b"0" * 5000 + b"}",
-            "The request body is not valid JSON.",
+            "The request is not valid JSON.",
         ),
         (nested_variable(3000), "nested too deeply: at most 32 levels"),
         (nested_variable(900), "nested too deeply: at most 32 levels"),

@@ -361,6 +361,10 @@ async def test_failure_on_update_keeps_the_previous_account(
             {"provider": "GOOGLE", "address": "shop@yandex.ru", "password": "p"},
             ("provider", "PROVIDER_MISMATCH"),
         ),
+        (
+            {"provider": "TRADESOFT", "address": "shop@romashka.ru", "password": "p"},
+            ("smtpHost", "HOST_NOT_CONFIGURED"),
+        ),
     ],
 )
 async def test_warnings_do_not_block_save(

@@ -68,7 +68,7 @@ UNKNOWN_OPERATION = Text(
     ru="В документе нет операции с таким именем (operationName), или их несколько и имя не указано.",
     en="The document has no operation of that name (operationName), or several and no name was given.",
 )
-NOT_JSON = Text(ru="Тело запроса — не корректный JSON.", en="The request body is not valid JSON.")
+NOT_JSON = Text(ru="Запрос — некорректный JSON.", en="The request is not valid JSON.")
 NOT_AN_OBJECT = Text(
     ru="Тело запроса должно быть JSON-объектом с полем «query».",
     en="The request body must be a JSON object with the field 'query'.",
