@@ -1,8 +1,9 @@
 """The Send button: a real test letter through the form's or the saved settings.
 
-Every press that gets as far as the SMTP server is bounded by the SMTP
-timeout and recorded in ``TestEmailAttempt`` (who, when, where to, outcome;
-never the password). Input problems are field errors and nothing connects.
+Every press is recorded in ``TestEmailAttempt`` (who, when, where to, outcome; never
+the password): refused input with its error code only, a letter with its target and
+result. Input problems are field errors and nothing connects; a letter is bounded by
+the SMTP timeout.
 """
 
 from __future__ import annotations
@@ -103,12 +104,15 @@ async def send_test_email(
     lang: Lang,
 ) -> SendOutcome:
     """Validate, rate-limit, send and record one test letter."""
+    source = "SAVED" if form is None else "FORM"
     if await missing_prerequisites():
+        await _record_refusal(token, source, "MAIL_TAB_UNAVAILABLE")
         return SendOutcome(errors=[unavailable_error()])
     problems = Problems()
     clean_recipient = clean_email(recipient, field="recipient", problems=problems, required=True)
     plan = await _plan(form, runtime, problems)
     if problems or plan is None or clean_recipient is None:
+        await _record_refusal(token, source, problems.errors[0].code if problems else "INVALID")
         return SendOutcome(errors=problems.errors)
 
     wait = await runtime.limiter.hit(f"token:{token.id}" if token else "anonymous")
@@ -160,6 +164,14 @@ async def send_test_email(
     await _record(plan, clean_recipient, token, result=result)
     return SendOutcome(
         delivered=result.delivered, message_id=result.message_id, failure=result.failure
+    )
+
+
+async def _record_refusal(token: ApiToken | None, source: str, code: str) -> None:
+    """A press of Send refused before any connection: who, when and why; the input is not
+    kept (it was not valid, and a mistyped field may hold anything)."""
+    await TestEmailAttempt.create(
+        token=token, token_name=token.name if token else None, source=source, outcome=code
     )
 
 

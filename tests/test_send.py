@@ -527,3 +527,16 @@ async def test_an_attempt_cancelled_by_the_time_budget_is_recorded(
                     RECIPIENT, form_values, runtime=app.state.runtime, token=token, lang="ru"
                 )
     assert await AttemptRecord.filter(outcome="INTERRUPTED").count() == 1
+
+
+async def test_refused_presses_are_recorded_without_their_input(
+    gql: Any, tab_ready: None, starttls: RunningServer
+) -> None:
+    await send(gql, recipient="not an address", settings=form(starttls))
+    await send(gql, recipient=RECIPIENT)  # nothing saved yet
+    attempts = await AttemptRecord.all().order_by("id")
+    assert [(a.outcome, a.source, a.recipient, a.smtp_host) for a in attempts] == [
+        ("INVALID", "FORM", None, None),
+        ("NOT_CONFIGURED", "SAVED", None, None),
+    ]
+    assert all(a.token_name == "test admin" for a in attempts)
