@@ -360,8 +360,8 @@ _TRUSTED_HELP_HOSTS = (
 def _dns_failure(context: DiagnosisContext, *, timed_out: bool) -> SmtpFailure:
     message = (
         Text(
-            ru="DNS не ответил вовремя на запрос адреса сервера «{host}».",
-            en='DNS did not answer in time for the server "{host}".',
+            ru="Не удалось узнать адрес сервера «{host}»: DNS не ответил.",
+            en='Could not look up the server "{host}": DNS did not answer.',
         )
         if timed_out
         else Text(
@@ -369,14 +369,26 @@ def _dns_failure(context: DiagnosisContext, *, timed_out: bool) -> SmtpFailure:
             en='Server "{host}" not found: the name does not resolve.',
         )
     )
+    hint = (
+        Text(
+            ru="Служба имен (DNS) сейчас не отвечает: повторите попытку позже; если ошибка "
+            "не проходит, проверьте доступ сервера mailtab к DNS.",
+            en="The name service (DNS) is not answering right now: try again later; if it "
+            "persists, check the mailtab server's access to DNS.",
+        )
+        if timed_out
+        else Text(
+            ru="Проверьте, как написан адрес SMTP-сервера, — например, smtp.yandex.ru "
+            "для Яндекса или smtp.mail.ru для Mail.ru.",
+            en="Check the spelling of the SMTP server, e.g. smtp.yandex.ru for Yandex "
+            "or smtp.mail.ru for Mail.ru.",
+        )
+    )
     return SmtpFailure(
         code=FailureCode.DNS_FAILURE,
         field="smtpHost",
         message=message.format(host=context.host),
-        hint=Text(
-            ru="Проверьте, как написан адрес SMTP-сервера (например, smtp.yandex.ru).",
-            en="Check the spelling of the SMTP server (for example smtp.yandex.ru).",
-        ),
+        hint=hint,
     )
 
 

@@ -175,6 +175,10 @@ async def resolve_target(
             )
     except TimeoutError:
         raise HostNotFound(name, timed_out=True) from None
+    except socket.gaierror as exc:
+        # "Temporary failure in name resolution" is the resolver's trouble, not a misspelling.
+        unavailable = exc.errno in (socket.EAI_AGAIN, socket.EAI_FAIL)
+        raise HostNotFound(name, timed_out=unavailable) from None
     except (OSError, UnicodeError):
         raise HostNotFound(name) from None
     candidates: list[str] = []

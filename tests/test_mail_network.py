@@ -295,3 +295,24 @@ def test_ascii_host_refuses_garbage() -> None:
         ascii_host("bad..name")
     with pytest.raises(HostNotFound):
         ascii_host("  ")
+
+
+@pytest.mark.parametrize(
+    ("error", "timed_out"),
+    [
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), True),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), False),
+    ],
+)
+async def test_a_resolver_outage_is_not_reported_as_a_misspelling(
+    monkeypatch: pytest.MonkeyPatch, error: OSError, timed_out: bool
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        raise error
+
+    monkeypatch.setattr(loop, "getaddrinfo", failing)
+    with pytest.raises(HostNotFound) as raised:
+        await resolve_target("smtp.example.ru", 465, timeout=1)
+    assert raised.value.timed_out is timed_out
