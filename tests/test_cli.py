@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -121,8 +122,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def served(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+    """`mailtab serve` on a free port, its output up to "startup complete"; stopped after."""
     port = free_port()
     process = subprocess.Popen(
         [MAILTAB, "serve", "--port", str(port)],
@@ -133,7 +135,7 @@ def served(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, li
     )
     lines: list[str] = []
     assert process.stdout is not None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 30  # a guard against a hang, not a measurement
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
@@ -147,6 +149,12 @@ def served(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, li
         process.terminate()
         process.wait(timeout=20)
         process.stdout.close()
+
+
+@pytest.fixture
+def served(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+    with serving(env) as running:
+        yield running
 
 
 def test_first_start_migrates_prints_a_token_and_serves(
@@ -179,24 +187,8 @@ def test_first_start_migrates_prints_a_token_and_serves(
 def test_second_start_prints_no_token(env: dict[str, str]) -> None:
     run("migrate", env=env)
     run("token", "create", "--role", "admin", env=env)
-    port = free_port()
-    process = subprocess.Popen(
-        [MAILTAB, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines = []
-    while True:
-        line = process.stdout.readline()
-        lines.append(line)
-        if not line or "startup complete" in line:
-            break
-    process.terminate()
-    process.wait(timeout=20)
-    process.stdout.close()
+    with serving(env) as (process, _, lines):
+        assert process.poll() is None, "\n".join(lines)
     assert not any(line.startswith("mt_") for line in lines)
 
 
