@@ -5,12 +5,26 @@ them. A non-ASCII local part ("почта@пример.рф") cannot be written 
 at all: it is kept as it is, and the letter then needs a server with SMTPUTF8
 (``needs_smtputf8``); delivery checks that the server offers it and reports a
 clear failure if not, instead of sending a mangled address.
+
+No header may say other than what was set. The standard library decodes RFC 2047
+encoded-words ("=?utf-8?q?a=0D=0ABcc:...?=") in display names and addresses when
+it builds a header and, before CPython 3.11.10 / 3.12.5 (CVE-2024-6923), writes a
+decoded line break out raw: a sender name became a Bcc header, or a whole forged
+letter. So encoded-words and control characters are refused in every value that
+reaches a header (``HeaderInjection``), and the finished letter is serialized the
+way delivery sends it and checked before it is handed out: every physical header
+line continues a header or starts one that was set, exactly the headers set come
+back when it is parsed, with the names and addresses set. This holds on every
+interpreter, the vulnerable ones included.
 """
 
 from __future__ import annotations
 
+import email.errors
+import email.parser
 import email.policy
 import html
+import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,14 +36,34 @@ from i18n import Lang
 from mail.security import Security
 
 __all__ = [
+    "ENCODED_WORD",
+    "HeaderInjection",
     "LetterError",
     "build_test_letter",
+    "has_encoded_word",
     "needs_smtputf8",
     "smtp_address",
     "split_address",
 ]
 
 _MAILER = "mailtab"
+
+#: The start of an RFC 2047 encoded-word as the standard library's header parser reads
+#: one: any charset (also with an RFC 2231 "*language"), B or Q. The end is left open on
+#: purpose: the parser also decodes whitespace inside, and "=?cs?q?=41..." without a
+#: closing "?=", swallowing the rest of the header.
+ENCODED_WORD = re.compile(r"=\?[^?]*\?[bq]\?", re.IGNORECASE)
+
+# Never in a header's text: controls, line and paragraph separators, bidirectional
+# controls and a stray BOM (text that shows other than it is), lone surrogates.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+# The same in a generated header line, less the lone surrogates (it is valid UTF-8 by then).
+_UNSAFE_ON_WIRE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+#: The policies delivery serializes a letter with (SMTPUTF8 only for non-ASCII addresses).
+_WIRE_POLICIES = (email.policy.SMTP, email.policy.SMTPUTF8)
 
 _SECURITY_NAMES: dict[Security, dict[Lang, str]] = {
     Security.SSL_TLS: {"ru": "SSL/TLS с самого начала", "en": "SSL/TLS from the start"},
@@ -69,15 +103,40 @@ _GREETING: dict[Lang, str] = {"ru": "Здравствуйте!", "en": "Hello,"}
 
 
 class LetterError(ValueError):
-    """An address or name that cannot be put into a letter (checked upstream first)."""
+    """An address or name that cannot be put into a letter (checked upstream first).
+
+    ``field`` is the camelCase input field the value came from, when known.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def split_address(address: str) -> tuple[str, str]:
+class HeaderInjection(LetterError):
+    """A value would not come out of the letter's headers as it went in.
+
+    An encoded-word the mail library would decode, a control or bidirectional
+    character, or a generated header block that is not exactly the headers set;
+    also the library's own ``HeaderWriteError`` on interpreters that have it.
+    """
+
+
+def has_encoded_word(text: str) -> bool:
+    """Whether ``text`` holds (the start of) an RFC 2047 encoded-word, ``=?charset?b|q?``.
+
+    The mail library would decode it; no real name or address contains one. Text
+    with "=?" or "?=" that does not start an encoded-word ("Что =? не так") passes.
+    """
+    return ENCODED_WORD.search(text) is not None
+
+
+def split_address(address: str, *, field: str | None = None) -> tuple[str, str]:
     """The local part and the domain (unchanged) of ``user@domain``."""
     local, at, domain = address.strip().rpartition("@")
     if not at or not local or not domain:
-        raise LetterError("not an email address")
-    _refuse_controls(address)
+        raise LetterError("not an email address", field=field)
+    _refuse_controls(address, field=field)
     return local, domain
 
 
@@ -110,19 +169,18 @@ def build_test_letter(
     sender), ``sender_email`` the one shown in From.
     """
     moment = _utc(now)
-    if sender_name is not None:
-        _refuse_controls(sender_name)
-    _refuse_controls(smtp_host)
-    from_local, from_domain = split_address(sender_email)
-    to_local, to_domain = split_address(recipient)
-    from_domain = _ascii_domain(from_domain)
+    display_name = _header_text(sender_name or "", field="senderName").strip()
+    _refuse_controls(smtp_host, field="smtpHost")
+    from_local, from_domain = _header_address(sender_email, field="senderEmail")
+    to_local, to_domain = _header_address(recipient, field="recipient")
+    from_domain = _ascii_domain(from_domain, field="senderEmail")
+    author = Address(display_name=display_name, username=from_local, domain=from_domain)
+    reader = Address(username=to_local, domain=_ascii_domain(to_domain, field="recipient"))
 
     message = EmailMessage(policy=email.policy.SMTP)
     message["Subject"] = _SUBJECT[lang]
-    message["From"] = Address(
-        display_name=(sender_name or "").strip(), username=from_local, domain=from_domain
-    )
-    message["To"] = Address(username=to_local, domain=_ascii_domain(to_domain))
+    message["From"] = author
+    message["To"] = reader
     message["Date"] = format_datetime(moment)
     message["Message-ID"] = make_msgid(domain=from_domain)
     # RFC 3834: marks the letter as machine-made, so vacation responders stay quiet.
@@ -144,6 +202,8 @@ def build_test_letter(
     for part in message.iter_parts():
         # EmailMessage gives the added part a MIME-Version of its own; it belongs on top only.
         del part["MIME-Version"]
+    for policy in _WIRE_POLICIES:
+        _check_wire(message, policy=policy, author=author, reader=reader)
     return message
 
 
@@ -180,13 +240,13 @@ def _html_body(facts: list[tuple[str, str]], lang: Lang) -> str:
     )
 
 
-def _ascii_domain(domain: str) -> str:
+def _ascii_domain(domain: str, *, field: str | None = None) -> str:
     if domain.isascii():
         return domain.lower()
     try:
         return idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:
-        raise LetterError("not a valid domain") from None
+        raise LetterError("not a valid domain", field=field) from None
 
 
 def _host_for_display(host: str) -> str:
@@ -203,7 +263,124 @@ def _utc(moment: datetime | None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _refuse_controls(text: str) -> None:
+def _refuse_controls(text: str, *, field: str | None = None) -> None:
     # CR/LF would start a new header; other controls have no business in a header either.
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise LetterError("control characters are not allowed")
+        raise HeaderInjection("control characters are not allowed", field=field)
+
+
+def _header_text(text: str, *, field: str) -> str:
+    """``text`` if it can go into a header as it is: no encoded-word, nothing unsafe."""
+    if _UNSAFE.search(text):
+        raise HeaderInjection("control or bidirectional characters are not allowed", field=field)
+    if has_encoded_word(text):
+        raise HeaderInjection("encoded-words are not allowed", field=field)
+    return text
+
+
+def _header_address(address: str, *, field: str) -> tuple[str, str]:
+    """The parts of an address for a header; the parser would decode an encoded-word in either."""
+    local, domain = split_address(address, field=field)
+    _header_text(address, field=field)
+    return local, domain
+
+
+# --- The letter as it goes on the wire -------------------------------------------------------
+
+# Which input field is at fault when a header comes out wrong.
+_HEADER_FIELDS = {"From": "senderName", "To": "recipient", "Message-ID": "senderEmail"}
+
+
+def _field_of(header: str, author: Address) -> str | None:
+    if header == "From" and not author.display_name:
+        return "senderEmail"
+    return _HEADER_FIELDS.get(header)
+
+
+def _header_write_errors() -> tuple[type[Exception], ...]:
+    """``email.errors.HeaderWriteError`` where the interpreter has it (3.11.10+, 3.12.5+)."""
+    error = getattr(email.errors, "HeaderWriteError", None)
+    return (error,) if isinstance(error, type) and issubclass(error, Exception) else ()
+
+
+def _check_wire(
+    message: EmailMessage,
+    *,
+    policy: email.policy.EmailPolicy[EmailMessage],
+    author: Address,
+    reader: Address,
+) -> None:
+    """Refuse the letter unless, serialized with ``policy``, it says exactly what was set."""
+    names = list(message.keys())
+    for name, value in message.raw_items():
+        try:
+            folded = policy.fold_binary(name, value)
+        except _header_write_errors() as exc:
+            raise HeaderInjection(
+                "the header cannot be written", field=_field_of(name, author)
+            ) from exc
+        if not _is_one_header(folded, name=name, linesep=policy.linesep):
+            raise HeaderInjection(
+                "the header spans more than itself", field=_field_of(name, author)
+            )
+    try:
+        raw = message.as_bytes(policy=policy)
+    except _header_write_errors() as exc:
+        raise HeaderInjection("the letter cannot be written") from exc
+    head, blank, _ = raw.partition((policy.linesep * 2).encode("ascii"))
+    # Each header was one header above; together they must still be exactly those set.
+    lines = head.split(policy.linesep.encode("ascii"))
+    starts = [line.partition(b":")[0] for line in lines if line[:1] not in (b" ", b"\t")]
+    if not blank or starts != [name.encode("ascii") for name in names]:
+        raise HeaderInjection("the header block is not the one set")
+    _compare_parsed(raw, names=names, author=author, reader=reader)
+
+
+def _is_one_header(folded: bytes, *, name: str, linesep: str) -> bool:
+    """What CPython 3.11.10 checks (``verify_generated_headers``), and a little more.
+
+    One header: it ends with the line separator, its first line starts with its
+    name and a colon, every other physical line starts with whitespace, no CR or
+    LF is left inside a line, and no line holds a control or bidirectional character.
+    """
+    separator = linesep.encode("ascii")
+    if not folded.endswith(separator):
+        return False
+    try:
+        text = folded[: -len(separator)].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    lines = text.split(linesep)
+    if not lines[0].startswith(f"{name}:"):
+        return False
+    for index, line in enumerate(lines):
+        if index and line[:1] not in (" ", "\t"):
+            return False
+        if _UNSAFE_ON_WIRE.search(line[1:] if index else line):
+            return False
+    return True
+
+
+def _compare_parsed(raw: bytes, *, names: list[str], author: Address, reader: Address) -> None:
+    """Parse ``raw`` as a receiving server would and compare it with what was set."""
+    parsed = email.parser.Parser(policy=email.policy.default).parsestr(raw.decode("utf-8"))
+    if list(parsed.keys()) != names:
+        raise HeaderInjection("the letter does not parse into the headers set")
+    authors: tuple[Address, ...] = getattr(parsed["From"], "addresses", ())
+    if (
+        len(authors) != 1
+        or authors[0].addr_spec != author.addr_spec
+        # Folding splits a long encoded name, and the library's parser (unlike RFC 2047
+        # readers) puts a space where the pieces meet: compare without whitespace.
+        or _squash(authors[0].display_name) != _squash(author.display_name)
+    ):
+        raise HeaderInjection("From does not say what was set", field=_field_of("From", author))
+    readers: tuple[Address, ...] = getattr(parsed["To"], "addresses", ())
+    if [(a.display_name, a.addr_spec) for a in readers] != [("", reader.addr_spec)]:
+        raise HeaderInjection("To does not say what was set", field="recipient")
+    if _UNSAFE_ON_WIRE.search(authors[0].display_name):
+        raise HeaderInjection("From shows characters that were not set", field="senderName")
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())

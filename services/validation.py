@@ -11,7 +11,9 @@ value (it may be a secret).
 
 Error codes are the enum values of the payloads' error enums: ``REQUIRED``,
 ``INVALID`` (also for values that are too long; the message says the limit)
-and ``FORBIDDEN_CHARACTERS``.
+and ``FORBIDDEN_CHARACTERS``, also for RFC 2047 encoded-words ("=?utf-8?b?...?=")
+in displayed text and addresses: the mail library decodes them into headers, and
+a decoded line break would forge one (see ``mail.letter``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 
 from i18n import Text
+from mail.letter import has_encoded_word
 
 __all__ = [
     "EMAIL_MAX_LENGTH",
@@ -137,6 +140,16 @@ class Problems:
 _FORBIDDEN_MESSAGE = Text(
     ru="Уберите переводы строк, табуляцию и другие управляющие символы",
     en="Remove line breaks, tabs and other control characters",
+)
+_ENCODED_TEXT_MESSAGE = Text(
+    ru="Закодированный текст вида =?…?= не принимается: введите текст так, как он должен выглядеть",
+    en="Encoded text like =?…?= is not accepted: type the text as it should appear",
+)
+_ENCODED_EMAIL_MESSAGE = Text(
+    ru="Закодированный текст вида =?…?= в адресе не принимается: введите адрес так, как он "
+    "должен выглядеть",
+    en="Encoded text like =?…?= is not accepted in an address: type the address as it should "
+    "appear",
 )
 _REQUIRED_MESSAGE = Text(ru="Заполните это поле", en="This field is required")
 
@@ -301,7 +314,9 @@ def clean_text(
     Blank values are missing (``None``). ``label`` names what to enter in the
     accusative case, e.g. ``Text(ru="название фирмы", en="the firm name")``,
     and makes the REQUIRED message "Укажите название фирмы"; without it the
-    message is "Заполните это поле".
+    message is "Заполните это поле". Such text is displayed (and a sender name goes
+    into From): control and bidirectional characters and RFC 2047 encoded-words are
+    FORBIDDEN_CHARACTERS.
     """
     required_message = (
         _REQUIRED_MESSAGE
@@ -313,6 +328,9 @@ def clean_text(
         return None
     if has_forbidden_characters(value):
         problems.report(field, FORBIDDEN_CHARACTERS, _FORBIDDEN_MESSAGE)
+        return None
+    if has_encoded_word(value):
+        problems.report(field, FORBIDDEN_CHARACTERS, _ENCODED_TEXT_MESSAGE)
         return None
     text = unicodedata.normalize("NFC", value.strip())
     if _is_blank(text):
@@ -360,13 +378,18 @@ def clean_email(
     ("user@ЯНДЕКС.РУ" → "user@яндекс.ру"; an "xn--" domain is turned into
     Unicode too; RFC 2142 role names such as "Postmaster" are lowercased). Use
     ``email_to_ascii`` for the form SMTP commands need. The local part is at
-    most 64 characters, the whole address 254.
+    most 64 characters, the whole address 254. An RFC 2047 encoded-word is made
+    of characters valid in a local part, but the mail library decodes it in a
+    header: FORBIDDEN_CHARACTERS.
     """
     if value is None:
         _missing(field, problems, required, _EMAIL_REQUIRED)
         return None
     if has_forbidden_characters(value):
         problems.report(field, FORBIDDEN_CHARACTERS, _FORBIDDEN_MESSAGE)
+        return None
+    if has_encoded_word(value):
+        problems.report(field, FORBIDDEN_CHARACTERS, _ENCODED_EMAIL_MESSAGE)
         return None
     text = value.strip()
     if not text:

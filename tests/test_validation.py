@@ -188,6 +188,59 @@ def test_every_cleaner_refuses_control_characters(name: str, char: str) -> None:
     assert errors == []
 
 
+#: RFC 2047 encoded-words: the mail library decodes them in names and addresses.
+ENCODED_WORDS = [
+    "=?utf-8?b?DQpTdWJqZWN0OiBVUkdFTlQgaW52b2ljZQ0KUmVwbHktVG86IGF0dGFja2VyQGV2aWwuZXhhbXBs"
+    "ZQ0KDQpQYXkgdG8gSUJBTiBYWDAwIEVWSUwNCg==?=",
+    "=?utf-8?q?a=0D=0ABcc:_v@corp.local?=",
+    "=?utf-8?b?4oCuZXZpbA==?=",  # U+202E RIGHT-TO-LEFT OVERRIDE, then "evil"
+    "=?utf-8*ru?b?DQpCY2M6IHZAY29ycC5sb2NhbA==?=",
+    "=?UTF-8?Q?=0D=0A?=",
+    "=?koi8-r?B?98HT?=",
+    "=??q?a?=",
+    "=?utf-8?q?a b?=",
+    "=?utf-8?b?",  # unfinished: the parser takes the rest of the header into it
+    "=?x?Q?=41 and the rest",
+]
+#: Text with "=?" or "?=" that is no encoded-word: accepted.
+NOT_ENCODED_WORDS = [
+    "Что =? не так",
+    "a=?b?c",
+    "2+2 =? ?= 4",
+    "=?utf-8?x?abc?=",
+    "Shop ?= =?",
+    "=?utf-8?bq?abc?=",
+]
+TEXT_AND_EMAIL = ["text", "optional text", "email"]
+
+
+@pytest.mark.parametrize("name", TEXT_AND_EMAIL)
+@pytest.mark.parametrize("word", ENCODED_WORDS)
+def test_displayed_text_and_addresses_refuse_encoded_words(name: str, word: str) -> None:
+    good = GOOD_VALUES[name]
+    values = [f"{word}@example.ru", f"ivan@{word}"] if name == "email" else [word, f"{good} {word}"]
+    for value in values:
+        result, errors = run(name, value)
+        assert result is None, value
+        assert [error.code for error in errors] == [FORBIDDEN_CHARACTERS], value
+        assert "=?…?=" in errors[0].message.ru and "=?…?=" in errors[0].message.en
+
+
+@pytest.mark.parametrize("text", NOT_ENCODED_WORDS)
+def test_text_with_question_marks_and_equals_signs_is_accepted(text: str) -> None:
+    problems = Problems()
+    assert clean_text(text, field="senderName", problems=problems, required=True, max_length=50)
+    assert not problems
+
+
+def test_an_address_with_equals_and_question_marks_is_accepted() -> None:
+    problems = Problems()
+    assert clean_email("a=?b@example.ru", field="senderEmail", problems=problems) == (
+        "a=?b@example.ru"
+    )
+    assert not problems
+
+
 def test_clean_password_keeps_the_password_as_typed() -> None:
     problems = Problems()
     assert clean_password(" пароль с пробелами ", problems=problems) == " пароль с пробелами "
