@@ -3,18 +3,21 @@
 Every press is recorded in ``TestEmailAttempt`` (who, when, where to, outcome; never
 the password): refused input with its error code only, a letter with its target and
 result. Input problems are field errors and nothing connects; a letter is bounded by
-the SMTP timeout.
+the SMTP timeout. Saved settings are not validated again, but the letter builder
+refuses what it cannot put into headers safely (a sender name saved before a rule
+existed, or written to the database directly): that too is a field error.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 from i18n import Lang, Text
 from mail.delivery import DeliveryResult, SmtpTarget, deliver
 from mail.diagnosis import SmtpFailure
-from mail.letter import build_test_letter
+from mail.letter import HeaderInjection, LetterError, build_test_letter
 from models import ApiToken, EmailAccount, TestEmailAttempt
 from services.mail_settings import (
     MailForm,
@@ -28,7 +31,13 @@ from services.mail_settings import (
 )
 from services.mailtab import missing_prerequisites
 from services.runtime import Runtime
-from services.validation import FieldError, Problems, clean_email
+from services.validation import (
+    FORBIDDEN_CHARACTERS,
+    INVALID,
+    FieldError,
+    Problems,
+    clean_email,
+)
 
 __all__ = ["SendOutcome", "send_test_email"]
 
@@ -41,6 +50,17 @@ NOT_CONFIGURED = Text(
 STORED_PASSWORD_UNREADABLE = Text(
     ru="Сохраненный пароль не удается расшифровать текущими ключами сервера: введите пароль заново.",
     en="The stored password cannot be decrypted with the server's current keys: enter it again.",
+)
+HEADER_UNSAFE = Text(
+    ru="Это значение нельзя безопасно поставить в заголовок письма (закодированный текст вида "
+    "=?…?= или управляющие символы). Введите его так, как оно должно выглядеть, и сохраните "
+    "настройки.",
+    en="This value cannot be put into a letter header safely (encoded text like =?…?= or "
+    "control characters). Type it as it should appear and save the settings.",
+)
+LETTER_VALUE_INVALID = Text(
+    ru="Это значение нельзя использовать в письме: исправьте его и сохраните настройки.",
+    en="This value cannot be used in a letter: correct it and save the settings.",
 )
 RATE_LIMITED = Text(
     ru="Слишком много тестовых писем подряд. Повторите через {seconds} с.",
@@ -115,6 +135,13 @@ async def send_test_email(
         await _record_refusal(token, source, problems.errors[0].code if problems else "INVALID")
         return SendOutcome(errors=problems.errors)
 
+    try:
+        message = _letter(plan.form, clean_recipient, lang)
+    except LetterError as exc:
+        error = _letter_error(exc)
+        await _record_refusal(token, source, error.code)
+        return SendOutcome(errors=[error])
+
     wait = await runtime.limiter.hit(f"token:{token.id}" if token else "anonymous")
     if wait is not None:
         await _record(plan, clean_recipient, token, outcome="RATE_LIMITED")
@@ -123,16 +150,6 @@ async def send_test_email(
 
     settings = runtime.settings
     resolved = plan.form
-    message = build_test_letter(
-        sender_name=resolved.sender_name,
-        sender_email=resolved.sender_email,
-        recipient=clean_recipient,
-        address=resolved.address,
-        smtp_host=resolved.smtp_host,
-        port=resolved.port,
-        security=resolved.security,
-        lang=lang,
-    )
     target = SmtpTarget(
         host=resolved.smtp_host,
         port=resolved.port,
@@ -165,6 +182,26 @@ async def send_test_email(
     return SendOutcome(
         delivered=result.delivered, message_id=result.message_id, failure=result.failure
     )
+
+
+def _letter(resolved: ResolvedForm, recipient: str, lang: Lang) -> EmailMessage:
+    return build_test_letter(
+        sender_name=resolved.sender_name,
+        sender_email=resolved.sender_email,
+        recipient=recipient,
+        address=resolved.address,
+        smtp_host=resolved.smtp_host,
+        port=resolved.port,
+        security=resolved.security,
+        lang=lang,
+    )
+
+
+def _letter_error(exc: LetterError) -> FieldError:
+    """A letter that cannot be built safely is the input's fault, on the field it came from."""
+    if isinstance(exc, HeaderInjection):
+        return FieldError(exc.field, FORBIDDEN_CHARACTERS, HEADER_UNSAFE)
+    return FieldError(exc.field, INVALID, LETTER_VALUE_INVALID)
 
 
 async def _record_refusal(token: ApiToken | None, source: str, code: str) -> None:
