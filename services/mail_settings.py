@@ -5,7 +5,9 @@ Saving writes two places, as the ERP does: the Email accounts reference book
 settings group CRM ► Notifications ► Email, which points at that record.
 Both are written in one transaction, each with a single upsert keyed by a
 unique constraint, so racing saves of one account update it and never add a
-second record.
+second record. A save that keeps the stored password updates the account only
+if it is still the row that allowed it (same port, mode and password), so a
+racing save that moves the account cannot leave its password behind.
 
 The password is write-only. Absent from the input: keep the stored one (a new
 account must get one: ``PASSWORD_REQUIRED``). Explicitly empty or null: the
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from i18n import Text
@@ -374,18 +377,57 @@ async def save_mail_settings(
         else None
     )
 
-    async with in_transaction() as connection:
-        account = await _upsert_account(resolved, encrypted, keep_password, connection)
-        await _write_program_settings(resolved, account, connection)
+    try:
+        async with in_transaction() as connection:
+            if keep_password:
+                assert existing is not None  # STORED needs the account that was read
+                account = await _update_keeping_password(resolved, existing, connection)
+            else:
+                account = await _upsert_account(resolved, encrypted, connection)
+            await _write_program_settings(resolved, account, connection)
+    except _StoredPasswordMoved:
+        return SaveOutcome(errors=[FieldError("password", "PASSWORD_REQUIRED", PASSWORD_AGAIN)])
     stored = StoredSettings(**_values(resolved), account=account)
     warnings = form_warnings(resolved, presets, has_password=account.has_password)
     return SaveOutcome(settings=stored, account=account, warnings=warnings)
 
 
-async def _upsert_account(
-    form: ResolvedForm, encrypted: str | None, keep_password: bool, connection: Any
+class _StoredPasswordMoved(Exception):
+    """The account's port, mode or password changed between the read and the write."""
+
+
+async def _update_keeping_password(
+    form: ResolvedForm, read: EmailAccount, connection: Any
 ) -> EmailAccount:
-    values: dict[str, Any] = {
+    """Update the account as read, keeping its password, or raise ``_StoredPasswordMoved``.
+
+    ``password_source`` allowed the stored password for this port and mode on a read made
+    before the transaction; another save may have moved the account (a new port, mode or
+    password) since. The update is therefore conditional on the row still being the one
+    that was read: keyed on its id, port, mode and password ciphertext, it matches no row
+    once any of them changed, on SQLite (no row locks) as on PostgreSQL (which re-checks
+    the condition on the newest row version after waiting for a concurrent writer).
+    """
+    values = _account_values(form, encrypted=None)
+    for name in ("address_key", "smtp_host", "password_encrypted"):
+        del values[name]
+    updated = (
+        await EmailAccount.filter(
+            id=read.id,
+            port=read.port,
+            security=read.security,
+            password_encrypted=read.password_encrypted,
+        )
+        .using_db(connection)
+        .update(**values, updated_at=timezone.now())
+    )
+    if not updated:
+        raise _StoredPasswordMoved
+    return await EmailAccount.get(id=read.id, using_db=connection)
+
+
+def _account_values(form: ResolvedForm, *, encrypted: str | None) -> dict[str, Any]:
+    return {
         "provider": form.provider.value,
         "smtp_host": form.smtp_host,
         "port": form.port,
@@ -397,9 +439,14 @@ async def _upsert_account(
         "sender_email": form.sender_email,
         "password_encrypted": encrypted,
     }
+
+
+async def _upsert_account(
+    form: ResolvedForm, encrypted: str | None, connection: Any
+) -> EmailAccount:
+    """Insert the account, or update it (password included) when it exists."""
+    values = _account_values(form, encrypted=encrypted)
     update = [name for name in values if name not in ("address_key", "smtp_host")]
-    if keep_password:
-        update.remove("password_encrypted")
     await EmailAccount.bulk_create(
         [EmailAccount(**values)],
         on_conflict=["address_key", "smtp_host"],
