@@ -54,6 +54,7 @@ __all__ = [
     "classify",
     "classify_reply",
     "implicit_tls_expected",
+    "not_smtp_server",
     "redact_reply",
     "smtputf8_not_supported",
 ]
@@ -81,6 +82,7 @@ class FailureCode(StrEnum):
     RELAY_DENIED = "RELAY_DENIED"
     MESSAGE_REJECTED = "MESSAGE_REJECTED"
     SMTPUTF8_NOT_SUPPORTED = "SMTPUTF8_NOT_SUPPORTED"
+    NOT_SMTP_SERVER = "NOT_SMTP_SERVER"
     SERVER_DISCONNECTED = "SERVER_DISCONNECTED"
     TEMPORARY_FAILURE = "TEMPORARY_FAILURE"
     UNKNOWN = "UNKNOWN"
@@ -272,6 +274,26 @@ def implicit_tls_expected(context: DiagnosisContext) -> SmtpFailure:
             "without it.",
         ).format(port=context.port),
         hint=hint,
+    )
+
+
+def not_smtp_server(context: DiagnosisContext) -> SmtpFailure:
+    """Another service answered (SSH, FTP, HTTP …): none of its words are passed on."""
+    return SmtpFailure(
+        code=FailureCode.NOT_SMTP_SERVER,
+        field="port",
+        message=Text(
+            ru="Сервер {host}:{port} не работает по протоколу SMTP.",
+            en="The server at {host}:{port} does not speak SMTP.",
+        ).format(host=context.host, port=context.port),
+        hint=Text(
+            ru="Проверьте SMTP-сервер и порт: по этому адресу отвечает другая служба. "
+            "Почту для отправки обычно принимают порты 465 (SSL) и 587 (STARTTLS). "
+            "Письмо не отправлялось.",
+            en="Check the SMTP server and the port: another service answers there. Mail "
+            "submission usually listens on ports 465 (SSL) and 587 (STARTTLS). Nothing was "
+            "sent.",
+        ),
     )
 
 
