@@ -39,7 +39,7 @@ from aiosmtplib import (
 )
 
 from i18n import Text
-from mail.network import AddressNotAllowed, HostNotFound
+from mail.network import AddressNotAllowed, HostNotFound, Refusal
 from mail.presets import ProviderCode, ProviderPreset
 from mail.security import IMPLICIT_TLS_PORTS, Security
 
@@ -51,6 +51,7 @@ __all__ = [
     "FailureCode",
     "SmtpFailure",
     "Stage",
+    "address_refused",
     "classify",
     "classify_reply",
     "implicit_tls_expected",
@@ -172,7 +173,7 @@ def classify(exc: BaseException, *, context: DiagnosisContext) -> SmtpFailure:
     if isinstance(exc, HostNotFound):
         return _dns_failure(context, timed_out=exc.timed_out)
     if isinstance(exc, AddressNotAllowed):
-        return _address_not_allowed(context, exc.address)
+        return _address_not_allowed(context, exc)
     certificate_error = _find(exc, ssl.SSLCertVerificationError)
     if certificate_error is not None:
         return _certificate(context, certificate_error)
@@ -419,22 +420,66 @@ def _dns_failure(context: DiagnosisContext, *, timed_out: bool) -> SmtpFailure:
     )
 
 
-def _address_not_allowed(context: DiagnosisContext, address: str) -> SmtpFailure:
+_ADDRESS_REFUSED: dict[Refusal, Text] = {
+    Refusal.METADATA: Text(
+        ru="Подключаться к адресу {address} запрещено: это служебный адрес метаданных "
+        "облака, а не почтовый сервер.",
+        en="Connecting to {address} is not allowed: it is a cloud metadata endpoint, "
+        "not a mail server.",
+    ),
+    Refusal.LINK_LOCAL: Text(
+        ru="Подключаться к адресу {address} запрещено: это адрес link-local (169.254.0.0/16, "
+        "fe80::/10), в облаках за ним стоят служебные метаданные.",
+        en="Connecting to {address} is not allowed: it is a link-local address "
+        "(169.254.0.0/16, fe80::/10), where clouds keep their metadata service.",
+    ),
+    Refusal.UNSPECIFIED: Text(
+        ru="Подключаться к адресу {address} запрещено: это «неопределённый» адрес, он "
+        "ведёт не к почтовому серверу, а на сам сервер программы.",
+        en="Connecting to {address} is not allowed: it is an unspecified address, which "
+        "leads to this service's own machine, not to a mail server.",
+    ),
+    Refusal.MULTICAST: Text(
+        ru="Подключаться к адресу {address} запрещено: это групповой (multicast) адрес, "
+        "почтового сервера по нему быть не может.",
+        en="Connecting to {address} is not allowed: it is a multicast address, where no "
+        "mail server can be.",
+    ),
+    Refusal.BROADCAST: Text(
+        ru="Подключаться к адресу {address} запрещено: это широковещательный адрес.",
+        en="Connecting to {address} is not allowed: it is the broadcast address.",
+    ),
+    Refusal.DEPLOYMENT: Text(
+        ru="Подключаться к адресу {address} запрещено: настройки этого развёртывания "
+        "не разрешают подключения к его сети.",
+        en="Connecting to {address} is not allowed: this deployment forbids connections "
+        "to its network.",
+    ),
+}
+_ADDRESS_REFUSED_HINT = Text(
+    ru="Укажите адрес настоящего почтового сервера. Если это и есть ваш сервер, "
+    "администратор развёртывания может разрешить его сеть (MAILTAB_SMTP_ALLOW_NETWORKS).",
+    en="Enter the real mail server. If this is your server, the deployment's "
+    "administrator can allow its network (MAILTAB_SMTP_ALLOW_NETWORKS).",
+)
+_DEPLOYMENT_REFUSED_HINT = Text(
+    ru="Укажите другой SMTP-сервер или попросите администратора развёртывания открыть эту "
+    "сеть (она закрыта в MAILTAB_SMTP_DENY_NETWORKS).",
+    en="Use another SMTP server, or ask the deployment's administrator to open this "
+    "network (MAILTAB_SMTP_DENY_NETWORKS closes it).",
+)
+
+
+def address_refused(address: str, reason: Refusal) -> tuple[Text, Text]:
+    """The message and the hint for an address the server never connects to."""
+    hint = _DEPLOYMENT_REFUSED_HINT if reason is Refusal.DEPLOYMENT else _ADDRESS_REFUSED_HINT
+    return _ADDRESS_REFUSED[reason].format(address=address), hint
+
+
+def _address_not_allowed(context: DiagnosisContext, exc: AddressNotAllowed) -> SmtpFailure:
+    message, hint = address_refused(exc.address, exc.reason)
     return SmtpFailure(
-        code=FailureCode.ADDRESS_NOT_ALLOWED,
-        field="smtpHost",
-        message=Text(
-            ru="Подключаться к адресу {address} запрещено: это служебный адрес "
-            "(link-local, метаданные облака, multicast) или он закрыт настройками.",
-            en="Connecting to {address} is not allowed: it is a link-local, cloud-metadata "
-            "or multicast address, or the deployment forbids it.",
-        ).format(address=address),
-        hint=Text(
-            ru="Укажите адрес настоящего почтового сервера. Если это и есть ваш сервер, "
-            "администратор развёртывания может разрешить его сеть.",
-            en="Enter the real mail server. If this is your server, the deployment's "
-            "administrator can allow its network.",
-        ),
+        code=FailureCode.ADDRESS_NOT_ALLOWED, field="smtpHost", message=message, hint=hint
     )
 
 

@@ -69,7 +69,11 @@ async def save_mail_settings(
 ) -> SaveMailSettingsPayload:
     runtime, lang = info.context.runtime, info.context.lang
     outcome = await service.save_mail_settings(
-        mail_form(input), presets=runtime.presets, box=runtime.box
+        mail_form(input),
+        presets=runtime.presets,
+        box=runtime.box,
+        deny=runtime.settings.smtp_deny_networks,
+        allow=runtime.settings.smtp_allow_networks,
     )
     return SaveMailSettingsPayload(
         settings=MailSettings.from_stored(outcome.settings) if outcome.settings else None,

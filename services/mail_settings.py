@@ -17,6 +17,7 @@ account logs in without a password, which only an on-premises server
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -25,6 +26,8 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from i18n import Text
+from mail.diagnosis import address_refused
+from mail.network import IPNetwork, refused_ip_literal
 from mail.presets import ProviderCode, ProviderPreset, provider_for_address
 from mail.security import Security, check_mode, resolve_security, use_ssl_for
 from models import EmailAccount, ProgramSetting
@@ -168,9 +171,18 @@ def unavailable_error() -> FieldError:
 
 
 def resolve_form(
-    form: MailForm, presets: dict[ProviderCode, ProviderPreset], problems: Problems
+    form: MailForm,
+    presets: dict[ProviderCode, ProviderPreset],
+    problems: Problems,
+    *,
+    deny: Sequence[IPNetwork] = (),
+    allow: Sequence[IPNetwork] = (),
 ) -> ResolvedForm | None:
-    """Fill the preset's values in for what was not given, and validate everything at once."""
+    """Fill the preset's values in for what was not given, and validate everything at once.
+
+    ``deny``/``allow`` are the deployment's network lists: an IP address the test letter
+    would never be sent to is refused here already (names are not resolved).
+    """
     preset = presets[form.provider]
     other = form.provider is ProviderCode.OTHER
     host = clean_host(
@@ -179,6 +191,14 @@ def resolve_form(
         problems=problems,
         required=True,
     )
+    if host is not None:
+        refused = refused_ip_literal(host, deny=deny, allow=allow)
+        if refused is not None:
+            message, hint = address_refused(*refused)
+            problems.report(
+                "smtpHost", "INVALID", Text(f"{message.ru} {hint.ru}", f"{message.en} {hint.en}")
+            )
+            host = None
     port = clean_port(
         form.port if form.port is not None else preset.port,
         field="port",
@@ -356,13 +376,21 @@ def password_source(
 
 
 async def save_mail_settings(
-    form: MailForm, *, presets: dict[ProviderCode, ProviderPreset], box: PasswordBox
+    form: MailForm,
+    *,
+    presets: dict[ProviderCode, ProviderPreset],
+    box: PasswordBox,
+    deny: Sequence[IPNetwork] = (),
+    allow: Sequence[IPNetwork] = (),
 ) -> SaveOutcome:
-    """Save the tab: the account and the CRM settings in one transaction, or nothing."""
+    """Save the tab: the account and the CRM settings in one transaction, or nothing.
+
+    ``deny``/``allow``: the deployment's network lists, see ``resolve_form``.
+    """
     if await missing_prerequisites():
         return SaveOutcome(errors=[unavailable_error()])
     problems = Problems()
-    resolved = resolve_form(form, presets, problems)
+    resolved = resolve_form(form, presets, problems, deny=deny, allow=allow)
     if resolved is None:
         return SaveOutcome(errors=problems.errors)
 

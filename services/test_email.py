@@ -75,7 +75,13 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
             return None
         resolved, account, source = stored.as_form(), stored.account, "SAVED"
     else:
-        maybe = resolve_form(form, runtime.presets, problems)
+        maybe = resolve_form(
+            form,
+            runtime.presets,
+            problems,
+            deny=runtime.settings.smtp_deny_networks,
+            allow=runtime.settings.smtp_allow_networks,
+        )
         if maybe is None:
             return None
         resolved, source = maybe, "FORM"
