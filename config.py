@@ -163,6 +163,23 @@ class Settings(BaseSettings):
                 )
         return value
 
+    test_email_refusal_rate_limit: str = "60/minute"
+    """Refused presses of Send per token (invalid input, over the letter limit …): past it,
+    RATE_LIMITED, and nothing more is recorded until the window frees."""
+
+    @field_validator("test_email_refusal_rate_limit")
+    @classmethod
+    def _refusal_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            items = parse_many(value)
+        except ValueError:
+            raise ValueError("must be in the 'limits' syntax, e.g. 60/minute") from None
+        if any(item.amount < 1 for item in items):
+            raise ValueError("must allow at least one refusal per window, e.g. 60/minute")
+        return value
+
     @model_validator(mode="after")
     def _budgets(self) -> Settings:
         if self.smtp_timeout + 2 * self.db_timeout > self.operation_timeout:

@@ -10,11 +10,16 @@ typed (SNI included) while the bytes go to the address that was vetted; no
 second DNS lookup can redirect the connection.
 
 The security mode is always explicit: ``SSL_TLS`` is ``use_tls=True``,
-``STARTTLS`` is ``start_tls=True`` (aiosmtplib raises inside ``connect()``
-when the server does not offer it, and login only comes after ``connect()``),
-``NONE`` is ``start_tls=False``. aiosmtplib's default ``start_tls=None`` would
-log in in clear text to a server that does not offer STARTTLS, so it is never
-used. Login is one AUTH PLAIN (or LOGIN) attempt, see ``_login``.
+``STARTTLS`` is a call of ``starttls()`` right after the greeting (aiosmtplib
+raises when the server does not offer it, and login only comes after it),
+``NONE`` never upgrades. aiosmtplib always gets ``start_tls=False``: its default
+``start_tls=None`` would log in in clear text to a server that does not offer
+STARTTLS. Login is one AUTH PLAIN (or LOGIN) attempt, see ``_login``.
+
+Nothing is sent before the peer has greeted like an SMTP server (``_greeted``):
+a reply line with 220, or a refusal with 421, 521 or 554. Another service (SSH,
+FTP, HTTP, IMAP …) gets no EHLO, and the letter fails with NOT_SMTP_SERVER
+without a word of its banner.
 
 A plain or STARTTLS session against an implicit-TLS port (465) gets no
 greeting at all: the server waits for a TLS ClientHello. When no greeting
@@ -30,6 +35,7 @@ import asyncio
 import email.policy
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 import time
@@ -39,7 +45,15 @@ from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from pathlib import Path
 
-from aiosmtplib import SMTP, SMTPConnectTimeoutError, SMTPException, SMTPResponse
+from aiosmtplib import (
+    SMTP,
+    SMTPConnectResponseError,
+    SMTPConnectTimeoutError,
+    SMTPException,
+    SMTPResponse,
+    SMTPResponseException,
+    SMTPStatus,
+)
 
 from i18n import Text
 from mail.diagnosis import (
@@ -49,6 +63,7 @@ from mail.diagnosis import (
     SmtpFailure,
     classify,
     implicit_tls_expected,
+    not_smtp_server,
     redact_reply,
     smtputf8_not_supported,
 )
@@ -122,6 +137,10 @@ class _ImplicitTlsExpected(Exception):
     """The port answered a TLS handshake but gave no plain greeting."""
 
 
+class _NotSmtpServer(Exception):
+    """The peer's first words are not an SMTP greeting: another service listens there."""
+
+
 class _Smtputf8Unsupported(Exception):
     def __init__(self, field_name: str) -> None:
         super().__init__(field_name)
@@ -185,6 +204,8 @@ async def deliver(
             )
     except _ImplicitTlsExpected:
         failure = implicit_tls_expected(context)
+    except _NotSmtpServer:
+        failure = not_smtp_server(context)
     except _Smtputf8Unsupported as exc:
         failure = smtputf8_not_supported(context, field=exc.field_name)
     except (NetworkError, SMTPException, OSError) as exc:
@@ -243,7 +264,8 @@ async def _exchange(
             hostname=resolved.host,  # the name the certificate must show, see the module doc
             sock=sock,
             use_tls=target.security is Security.SSL_TLS,
-            start_tls=target.security is Security.STARTTLS,
+            # STARTTLS is started below, once the greeting has been judged.
+            start_tls=False,
             tls_context=tls_context,
             timeout=target.timeout,
             local_hostname=target.local_hostname or _address_literal(sock),
@@ -253,7 +275,9 @@ async def _exchange(
         raise
     # From here on the socket belongs to aiosmtplib's transport, which closes it.
     try:
-        await smtp.connect()  # greeting, and STARTTLS when required (or it raises)
+        await _greeted(smtp)
+        if target.security is Security.STARTTLS:
+            await smtp.starttls()  # raises when the server does not offer it
         if smtp.is_ehlo_or_helo_needed:
             await smtp.ehlo()
         if target.password is not None:
@@ -274,6 +298,54 @@ async def _exchange(
         return response
     finally:
         smtp.close()
+
+
+#: Greeting codes of an SMTP server: 220 ready; 421 and 554 refuse the session
+#: (RFC 5321 §3.1), 521 says the host never accepts mail (RFC 7504).
+GREETING_CODES = (b"220", b"421", b"521", b"554")
+#: FTP servers greet with "220" as SMTP servers do (RFC 959); these words name one.
+_FTP_SERVER = re.compile(r"ftp|filezilla", re.IGNORECASE)
+
+
+async def _greeted(smtp: SMTP) -> SMTPResponse:
+    """Read the greeting; ``_NotSmtpServer`` unless it is one an SMTP server gives.
+
+    Nothing has been sent yet: a service of another kind (SSH, FTP, HTTP, IMAP …) gets
+    no EHLO, and its banner is not passed on, since it may tell how the inside of a
+    network is laid out.
+    """
+    try:
+        greeting = await smtp.connect()
+    except SMTPConnectResponseError as exc:
+        if str(exc.code).encode() not in GREETING_CODES:
+            raise _NotSmtpServer from None
+        raise  # an SMTP server refusing the session: its reply is worth quoting
+    except SMTPResponseException as exc:
+        if exc.code == SMTPStatus.invalid_response:  # not a reply line at all
+            raise _NotSmtpServer from None
+        raise
+    if _names_another_service(greeting.message):
+        raise _NotSmtpServer
+    return greeting
+
+
+def _names_another_service(greeting: str) -> bool:
+    """A 220 greeting that names an FTP server and not SMTP ("220 ProFTPD Server ready").
+
+    Host names are left out: "220 ftp.corp.example ESMTP" is a mail server's greeting.
+    """
+    if "smtp" in greeting.lower():
+        return False
+    words = re.split(r"[\s()\[\]<>,;]+", greeting)
+    return any(_FTP_SERVER.search(word) for word in words if "." not in word.strip("."))
+
+
+def _could_start_a_greeting(data: bytes) -> bool:
+    """Whether the first bytes a server sent can begin an SMTP greeting ("220 ", "554-")."""
+    code, rest = data[:3], data[3:4]
+    if not any(known.startswith(code) for known in GREETING_CODES):
+        return False
+    return not rest or rest in (b" ", b"-", b"\r", b"\n")
 
 
 def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> DeliveryResult:
@@ -374,17 +446,15 @@ async def _await_greeting(
     try:
         async with asyncio.timeout(seconds):
             await asyncio.wait({readable}, timeout=min(GREETING_PROBE_AFTER, seconds / 3))
-            if readable.done():
-                return
-            probe = asyncio.create_task(
-                _speaks_tls(resolved, address=address, seconds=seconds), name="smtp-tls-probe"
-            )
-            await asyncio.wait({readable, probe}, return_when=asyncio.FIRST_COMPLETED)
-            if readable.done():
-                return
-            if probe.result():
-                raise _ImplicitTlsExpected
-            await readable
+            if not readable.done():
+                probe = asyncio.create_task(
+                    _speaks_tls(resolved, address=address, seconds=seconds),
+                    name="smtp-tls-probe",
+                )
+                await asyncio.wait({readable, probe}, return_when=asyncio.FIRST_COMPLETED)
+                if not readable.done() and probe.result():
+                    raise _ImplicitTlsExpected
+                await readable
     except TimeoutError:
         raise SMTPConnectTimeoutError("Timed out waiting for server ready message") from None
     finally:
@@ -392,6 +462,24 @@ async def _await_greeting(
         if probe is not None and not probe.done():
             probe.cancel()
             await asyncio.wait({probe})
+    _check_first_bytes(sock)
+
+
+def _check_first_bytes(sock: socket.socket) -> None:
+    """Refuse at once a peer whose first bytes cannot begin an SMTP greeting.
+
+    A peek: the bytes stay in the socket for aiosmtplib. A banner without a line
+    break (a binary handshake) would otherwise keep it waiting for the line's end
+    until the timeout.
+    """
+    try:
+        first = sock.recv(4, socket.MSG_PEEK)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError:
+        return  # reset or closed: aiosmtplib reports it as such
+    if first and not _could_start_a_greeting(first):
+        raise _NotSmtpServer
 
 
 async def _speaks_tls(resolved: ResolvedTarget, *, address: str, seconds: float) -> bool:

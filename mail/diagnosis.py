@@ -39,7 +39,7 @@ from aiosmtplib import (
 )
 
 from i18n import Text
-from mail.network import AddressNotAllowed, HostNotFound
+from mail.network import AddressNotAllowed, HostNotFound, Refusal
 from mail.presets import ProviderCode, ProviderPreset
 from mail.security import IMPLICIT_TLS_PORTS, Security
 
@@ -51,9 +51,11 @@ __all__ = [
     "FailureCode",
     "SmtpFailure",
     "Stage",
+    "address_refused",
     "classify",
     "classify_reply",
     "implicit_tls_expected",
+    "not_smtp_server",
     "redact_reply",
     "smtputf8_not_supported",
 ]
@@ -81,6 +83,7 @@ class FailureCode(StrEnum):
     RELAY_DENIED = "RELAY_DENIED"
     MESSAGE_REJECTED = "MESSAGE_REJECTED"
     SMTPUTF8_NOT_SUPPORTED = "SMTPUTF8_NOT_SUPPORTED"
+    NOT_SMTP_SERVER = "NOT_SMTP_SERVER"
     SERVER_DISCONNECTED = "SERVER_DISCONNECTED"
     TEMPORARY_FAILURE = "TEMPORARY_FAILURE"
     UNKNOWN = "UNKNOWN"
@@ -170,7 +173,7 @@ def classify(exc: BaseException, *, context: DiagnosisContext) -> SmtpFailure:
     if isinstance(exc, HostNotFound):
         return _dns_failure(context, timed_out=exc.timed_out)
     if isinstance(exc, AddressNotAllowed):
-        return _address_not_allowed(context, exc.address)
+        return _address_not_allowed(context, exc)
     certificate_error = _find(exc, ssl.SSLCertVerificationError)
     if certificate_error is not None:
         return _certificate(context, certificate_error)
@@ -275,6 +278,26 @@ def implicit_tls_expected(context: DiagnosisContext) -> SmtpFailure:
     )
 
 
+def not_smtp_server(context: DiagnosisContext) -> SmtpFailure:
+    """Another service answered (SSH, FTP, HTTP …): none of its words are passed on."""
+    return SmtpFailure(
+        code=FailureCode.NOT_SMTP_SERVER,
+        field="port",
+        message=Text(
+            ru="Сервер {host}:{port} не работает по протоколу SMTP.",
+            en="The server at {host}:{port} does not speak SMTP.",
+        ).format(host=context.host, port=context.port),
+        hint=Text(
+            ru="Проверьте SMTP-сервер и порт: по этому адресу отвечает другая служба. "
+            "Почту для отправки обычно принимают порты 465 (SSL) и 587 (STARTTLS). "
+            "Письмо не отправлялось.",
+            en="Check the SMTP server and the port: another service answers there. Mail "
+            "submission usually listens on ports 465 (SSL) and 587 (STARTTLS). Nothing was "
+            "sent.",
+        ),
+    )
+
+
 def smtputf8_not_supported(context: DiagnosisContext, *, field: str) -> SmtpFailure:
     """An address with non-Latin letters before "@" and a server without SMTPUTF8."""
     return SmtpFailure(
@@ -306,6 +329,11 @@ def redact_reply(text: str, *, secrets: Sequence[str], username: str | None = No
     if any(variant.lower() in text.lower() for variant in variants):
         # A secret that survives its own removal (a password of asterisks): drop it all.
         return ""
+    shapes = _secret_shapes(secrets, username)
+    text = _cut_shapes(text, shapes)
+    remaining = _shape(text)
+    if any(shape in remaining for shape in shapes):
+        return ""  # re-formed around a cut: nothing of this reply can be trusted
     text = text.strip()
     if len(text) > MAX_REPLY_LENGTH:
         text = text[: MAX_REPLY_LENGTH - 1].rstrip() + "…"
@@ -392,22 +420,66 @@ def _dns_failure(context: DiagnosisContext, *, timed_out: bool) -> SmtpFailure:
     )
 
 
-def _address_not_allowed(context: DiagnosisContext, address: str) -> SmtpFailure:
+_ADDRESS_REFUSED: dict[Refusal, Text] = {
+    Refusal.METADATA: Text(
+        ru="Подключаться к адресу {address} запрещено: это служебный адрес метаданных "
+        "облака, а не почтовый сервер.",
+        en="Connecting to {address} is not allowed: it is a cloud metadata endpoint, "
+        "not a mail server.",
+    ),
+    Refusal.LINK_LOCAL: Text(
+        ru="Подключаться к адресу {address} запрещено: это адрес link-local (169.254.0.0/16, "
+        "fe80::/10), в облаках за ним стоят служебные метаданные.",
+        en="Connecting to {address} is not allowed: it is a link-local address "
+        "(169.254.0.0/16, fe80::/10), where clouds keep their metadata service.",
+    ),
+    Refusal.UNSPECIFIED: Text(
+        ru="Подключаться к адресу {address} запрещено: это «неопределённый» адрес, он "
+        "ведёт не к почтовому серверу, а на сам сервер программы.",
+        en="Connecting to {address} is not allowed: it is an unspecified address, which "
+        "leads to this service's own machine, not to a mail server.",
+    ),
+    Refusal.MULTICAST: Text(
+        ru="Подключаться к адресу {address} запрещено: это групповой (multicast) адрес, "
+        "почтового сервера по нему быть не может.",
+        en="Connecting to {address} is not allowed: it is a multicast address, where no "
+        "mail server can be.",
+    ),
+    Refusal.BROADCAST: Text(
+        ru="Подключаться к адресу {address} запрещено: это широковещательный адрес.",
+        en="Connecting to {address} is not allowed: it is the broadcast address.",
+    ),
+    Refusal.DEPLOYMENT: Text(
+        ru="Подключаться к адресу {address} запрещено: настройки этого развёртывания "
+        "не разрешают подключения к его сети.",
+        en="Connecting to {address} is not allowed: this deployment forbids connections "
+        "to its network.",
+    ),
+}
+_ADDRESS_REFUSED_HINT = Text(
+    ru="Укажите адрес настоящего почтового сервера. Если это и есть ваш сервер, "
+    "администратор развёртывания может разрешить его сеть (MAILTAB_SMTP_ALLOW_NETWORKS).",
+    en="Enter the real mail server. If this is your server, the deployment's "
+    "administrator can allow its network (MAILTAB_SMTP_ALLOW_NETWORKS).",
+)
+_DEPLOYMENT_REFUSED_HINT = Text(
+    ru="Укажите другой SMTP-сервер или попросите администратора развёртывания открыть эту "
+    "сеть (она закрыта в MAILTAB_SMTP_DENY_NETWORKS).",
+    en="Use another SMTP server, or ask the deployment's administrator to open this "
+    "network (MAILTAB_SMTP_DENY_NETWORKS closes it).",
+)
+
+
+def address_refused(address: str, reason: Refusal) -> tuple[Text, Text]:
+    """The message and the hint for an address the server never connects to."""
+    hint = _DEPLOYMENT_REFUSED_HINT if reason is Refusal.DEPLOYMENT else _ADDRESS_REFUSED_HINT
+    return _ADDRESS_REFUSED[reason].format(address=address), hint
+
+
+def _address_not_allowed(context: DiagnosisContext, exc: AddressNotAllowed) -> SmtpFailure:
+    message, hint = address_refused(exc.address, exc.reason)
     return SmtpFailure(
-        code=FailureCode.ADDRESS_NOT_ALLOWED,
-        field="smtpHost",
-        message=Text(
-            ru="Подключаться к адресу {address} запрещено: это служебный адрес "
-            "(link-local, метаданные облака, multicast) или он закрыт настройками.",
-            en="Connecting to {address} is not allowed: it is a link-local, cloud-metadata "
-            "or multicast address, or the deployment forbids it.",
-        ).format(address=address),
-        hint=Text(
-            ru="Укажите адрес настоящего почтового сервера. Если это и есть ваш сервер, "
-            "администратор развёртывания может разрешить его сеть.",
-            en="Enter the real mail server. If this is your server, the deployment's "
-            "administrator can allow its network.",
-        ),
+        code=FailureCode.ADDRESS_NOT_ALLOWED, field="smtpHost", message=message, hint=hint
     )
 
 
@@ -1047,6 +1119,76 @@ def _is_microsoft(context: DiagnosisContext, low_reply: str) -> bool:
 
 
 _MICROSOFT_PERSONAL_HOSTS = ("outlook.com", "hotmail.com", "live.com")
+
+
+def _shape(text: str) -> str:
+    """Letters and digits only, lowercased: a form with anything put between its characters
+    ("p a s s", "p-a-s-s", a hex dump "70 61 73 73", "\\x70\\x61") has the same shape."""
+    return "".join(ch.lower() for ch in text if ch.isalnum())
+
+
+def _secret_shapes(secrets: Sequence[str], username: str | None) -> set[str]:
+    """The shapes of each secret as typed, reversed and in hex (of its UTF-8 bytes, also
+    written "\\xd0…" or "0xD0 …"), and of the base64 of those and of the AUTH payloads."""
+    shapes: set[str] = set()
+    user = (username or "").encode("utf-8")
+    for secret in secrets:
+        if not secret:
+            continue
+        raw = secret.encode("utf-8")
+        backwards = secret[::-1].encode("utf-8")
+        hexed = raw.hex()
+        texts = [
+            secret,
+            secret[::-1],
+            hexed,
+            "".join(f"x{byte:02x}" for byte in raw),
+            "".join(f"0x{byte:02x}" for byte in raw),
+        ]
+        for form in (raw, backwards, hexed.encode("ascii"), b"\0" + user + b"\0" + raw):
+            texts.append(base64.b64encode(form).decode("ascii"))
+        shapes.update(_shape(text) for text in texts)
+    return {shape for shape in shapes if shape}
+
+
+def _cut_shapes(text: str, shapes: set[str]) -> str:
+    """``text`` with every stretch whose letters and digits spell one of ``shapes`` cut out.
+
+    Matched on the shape of the text (linear, no backtracking whatever the password),
+    then mapped back: the stretch from the first to the last character of the match
+    goes, separators between them included.
+    """
+    if not shapes:
+        return text
+    letters: list[str] = []
+    positions: list[int] = []
+    for index, ch in enumerate(text):
+        if ch.isalnum():
+            low = ch.lower()
+            letters.append(low)
+            positions.extend([index] * len(low))
+    flat = "".join(letters)
+    cuts: list[tuple[int, int]] = []
+    for shape in shapes:
+        start = flat.find(shape)
+        while start != -1:
+            cuts.append((positions[start], positions[start + len(shape) - 1] + 1))
+            start = flat.find(shape, start + 1)
+    if not cuts:
+        return text
+    cuts.sort()
+    pieces: list[str] = []
+    kept_from = 0
+    for begin, end in cuts:
+        if end <= kept_from:
+            continue  # inside a stretch already cut
+        if begin > kept_from:
+            pieces.append(text[kept_from:begin])
+        if not pieces or pieces[-1] != "***":
+            pieces.append("***")
+        kept_from = max(kept_from, end)
+    pieces.append(text[kept_from:])
+    return "".join(pieces)
 
 
 def _secret_variants(secrets: Sequence[str], username: str | None) -> set[str]:

@@ -18,6 +18,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import idna
 
@@ -28,10 +29,13 @@ __all__ = [
     "IPAddress",
     "IPNetwork",
     "NetworkError",
+    "Refusal",
     "ResolvedTarget",
     "ascii_host",
     "is_allowed",
     "parse_networks",
+    "refusal",
+    "refused_ip_literal",
     "resolve_target",
 ]
 
@@ -57,6 +61,27 @@ DEFAULT_DENY: tuple[IPNetwork, ...] = tuple(
 )
 
 
+#: Cloud metadata endpoints, named apart from the ranges that hold them.
+_METADATA: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(net)
+    for net in ("169.254.169.254/32", "fd00:ec2::254/128", "100.100.100.200/32")
+)
+
+
+class Refusal(StrEnum):
+    """Why the server must not connect to an address."""
+
+    METADATA = "METADATA"
+    """A cloud metadata endpoint (169.254.169.254 …)."""
+    LINK_LOCAL = "LINK_LOCAL"
+    UNSPECIFIED = "UNSPECIFIED"
+    """0.0.0.0/8 or ::, which reach the local host."""
+    MULTICAST = "MULTICAST"
+    BROADCAST = "BROADCAST"
+    DEPLOYMENT = "DEPLOYMENT"
+    """In a network the deployment denies (``deny``, MAILTAB_SMTP_DENY_NETWORKS)."""
+
+
 class NetworkError(Exception):
     """The SMTP host cannot be used; subclasses say why."""
 
@@ -73,10 +98,11 @@ class HostNotFound(NetworkError):
 class AddressNotAllowed(NetworkError):
     """The host resolves only to addresses the server must not connect to."""
 
-    def __init__(self, host: str, address: str) -> None:
+    def __init__(self, host: str, address: str, *, reason: Refusal = Refusal.DEPLOYMENT) -> None:
         super().__init__(f"connections to {address} are not allowed (host {host})")
         self.host = host
         self.address = address
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +140,13 @@ def is_allowed(
     (``64:ff9b::a9fe:a9fe`` is refused like 169.254.169.254, ``64:ff9b::7f00:1``
     accepted like 127.0.0.1).
     """
+    return refusal(address, deny=deny, allow=allow) is None
+
+
+def refusal(
+    address: IPAddress, *, deny: Sequence[IPNetwork] = (), allow: Sequence[IPNetwork] = ()
+) -> Refusal | None:
+    """Why ``is_allowed`` refuses ``address``, or None when it does not."""
     # An IPv4-mapped IPv6 address (::ffff:169.254.169.254) is that IPv4 address to the
     # local stack: judge it as such, or the mapping would smuggle it past the rules.
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -121,13 +154,44 @@ def is_allowed(
     embedded = _embedded_ipv4(address)
     # A deployment that denies 10.0.0.0/8 means every way of reaching it.
     if any(_within(reached, deny) for reached in (address, *embedded)):
-        return False
+        return Refusal.DEPLOYMENT
     if _within(address, allow):
-        return True
+        return None
     if _within(address, DEFAULT_DENY) or address.is_multicast or address.is_unspecified:
-        return False
+        return _default_refusal(address)
     # Judged with the full rule, so an explicit allow of the IPv4 address counts too.
-    return all(is_allowed(ipv4, deny=deny, allow=allow) for ipv4 in embedded)
+    for ipv4 in embedded:
+        reason = refusal(ipv4, deny=deny, allow=allow)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _default_refusal(address: IPAddress) -> Refusal:
+    if _within(address, _METADATA):
+        return Refusal.METADATA
+    if address.is_multicast:
+        return Refusal.MULTICAST
+    if address.is_link_local:
+        return Refusal.LINK_LOCAL
+    if address == ipaddress.IPv4Address("255.255.255.255"):
+        return Refusal.BROADCAST
+    return Refusal.UNSPECIFIED  # 0.0.0.0/8 and ::, the rest of DEFAULT_DENY
+
+
+def refused_ip_literal(
+    host: str, *, deny: Sequence[IPNetwork] = (), allow: Sequence[IPNetwork] = ()
+) -> tuple[str, Refusal] | None:
+    """The address and the reason when ``host`` is an IP literal the server never connects to.
+
+    Names are not resolved: what a name leads to is only known, and vetted, when
+    a letter goes out.
+    """
+    literal = _ip_literal(host.strip())
+    if literal is None:
+        return None
+    reason = refusal(literal, deny=deny, allow=allow)
+    return None if reason is None else (str(literal), reason)
 
 
 def ascii_host(host: str) -> str:
@@ -163,8 +227,9 @@ async def resolve_target(
         raise ValueError(f"port out of range: {port}")
     literal = _ip_literal(host.strip())
     if literal is not None:
-        if not is_allowed(literal, deny=deny, allow=allow):
-            raise AddressNotAllowed(host.strip(), str(literal))
+        reason = refusal(literal, deny=deny, allow=allow)
+        if reason is not None:
+            raise AddressNotAllowed(host.strip(), str(literal), reason=reason)
         return ResolvedTarget(str(literal), str(literal), port, (str(literal),))
     name = ascii_host(host)
     loop = asyncio.get_running_loop()
@@ -190,7 +255,9 @@ async def resolve_target(
         raise HostNotFound(name)
     accepted = tuple(a for a in candidates if is_allowed(_parse(a), deny=deny, allow=allow))
     if not accepted:
-        raise AddressNotAllowed(name, candidates[0])
+        first = candidates[0]
+        reason = refusal(_parse(first), deny=deny, allow=allow) or Refusal.DEPLOYMENT
+        raise AddressNotAllowed(name, first, reason=reason)
     return ResolvedTarget(name, accepted[0], port, accepted)
 
 

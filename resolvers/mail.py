@@ -38,6 +38,7 @@ __all__ = [
 
 MAX_PAGE = 500
 GROUP_MAX = 200  # the column's width
+OUTCOME_MAX = 32  # the column's width
 T = TypeVar("T")
 
 
@@ -69,7 +70,11 @@ async def save_mail_settings(
 ) -> SaveMailSettingsPayload:
     runtime, lang = info.context.runtime, info.context.lang
     outcome = await service.save_mail_settings(
-        mail_form(input), presets=runtime.presets, box=runtime.box
+        mail_form(input),
+        presets=runtime.presets,
+        box=runtime.box,
+        deny=runtime.settings.smtp_deny_networks,
+        allow=runtime.settings.smtp_allow_networks,
     )
     return SaveMailSettingsPayload(
         settings=MailSettings.from_stored(outcome.settings) if outcome.settings else None,
@@ -157,11 +162,32 @@ async def test_email_attempts(
     last: Annotated[
         int, strawberry.argument(description=f"How many; taken into 1..{MAX_PAGE}.")
     ] = 20,
+    offset: Annotated[
+        int, strawberry.argument(description="Attempts to skip, newest first; at least 0.")
+    ] = 0,
+    delivered: Annotated[
+        bool | None,
+        strawberry.argument(description="Only delivered (true) or only undelivered (false)."),
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        strawberry.argument(
+            description="Only this outcome: DELIVERED, RATE_LIMITED, an SmtpFailureCode or "
+            "the SendTestEmailErrorCode of a refused press."
+        ),
+    ] = None,
 ) -> list[TestEmailAttempt]:
-    """The most recent presses of Send, newest first."""
+    """The presses of Send, newest first, a page at a time."""
+    query = TestEmailAttemptModel.all()
+    if delivered is not None:
+        query = query.filter(delivered=delivered)
+    if outcome is not None:
+        if len(outcome) > OUTCOME_MAX or has_forbidden_characters(outcome):
+            return []  # no attempt has such an outcome
+        query = query.filter(outcome=outcome)
     records = (
-        await TestEmailAttemptModel.all()
-        .order_by("-created_at", "-id")
+        await query.order_by("-created_at", "-id")
+        .offset(max(0, offset))
         .limit(max(1, min(last, MAX_PAGE)))
     )
     return [TestEmailAttempt.from_model(a) for a in records]

@@ -5,7 +5,9 @@ Saving writes two places, as the ERP does: the Email accounts reference book
 settings group CRM ► Notifications ► Email, which points at that record.
 Both are written in one transaction, each with a single upsert keyed by a
 unique constraint, so racing saves of one account update it and never add a
-second record.
+second record. A save that keeps the stored password updates the account only
+if it is still the row that allowed it (same port, mode and password), so a
+racing save that moves the account cannot leave its password behind.
 
 The password is write-only. Absent from the input: keep the stored one (a new
 account must get one: ``PASSWORD_REQUIRED``). Explicitly empty or null: the
@@ -15,13 +17,17 @@ account logs in without a password, which only an on-premises server
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from i18n import Text
+from mail.diagnosis import address_refused
+from mail.network import IPNetwork, refused_ip_literal
 from mail.presets import ProviderCode, ProviderPreset, provider_for_address
 from mail.security import Security, check_mode, resolve_security, use_ssl_for
 from models import EmailAccount, ProgramSetting
@@ -165,9 +171,18 @@ def unavailable_error() -> FieldError:
 
 
 def resolve_form(
-    form: MailForm, presets: dict[ProviderCode, ProviderPreset], problems: Problems
+    form: MailForm,
+    presets: dict[ProviderCode, ProviderPreset],
+    problems: Problems,
+    *,
+    deny: Sequence[IPNetwork] = (),
+    allow: Sequence[IPNetwork] = (),
 ) -> ResolvedForm | None:
-    """Fill the preset's values in for what was not given, and validate everything at once."""
+    """Fill the preset's values in for what was not given, and validate everything at once.
+
+    ``deny``/``allow`` are the deployment's network lists: an IP address the test letter
+    would never be sent to is refused here already (names are not resolved).
+    """
     preset = presets[form.provider]
     other = form.provider is ProviderCode.OTHER
     host = clean_host(
@@ -176,6 +191,14 @@ def resolve_form(
         problems=problems,
         required=True,
     )
+    if host is not None:
+        refused = refused_ip_literal(host, deny=deny, allow=allow)
+        if refused is not None:
+            message, hint = address_refused(*refused)
+            problems.report(
+                "smtpHost", "INVALID", Text(f"{message.ru} {hint.ru}", f"{message.en} {hint.en}")
+            )
+            host = None
     port = clean_port(
         form.port if form.port is not None else preset.port,
         field="port",
@@ -353,13 +376,21 @@ def password_source(
 
 
 async def save_mail_settings(
-    form: MailForm, *, presets: dict[ProviderCode, ProviderPreset], box: PasswordBox
+    form: MailForm,
+    *,
+    presets: dict[ProviderCode, ProviderPreset],
+    box: PasswordBox,
+    deny: Sequence[IPNetwork] = (),
+    allow: Sequence[IPNetwork] = (),
 ) -> SaveOutcome:
-    """Save the tab: the account and the CRM settings in one transaction, or nothing."""
+    """Save the tab: the account and the CRM settings in one transaction, or nothing.
+
+    ``deny``/``allow``: the deployment's network lists, see ``resolve_form``.
+    """
     if await missing_prerequisites():
         return SaveOutcome(errors=[unavailable_error()])
     problems = Problems()
-    resolved = resolve_form(form, presets, problems)
+    resolved = resolve_form(form, presets, problems, deny=deny, allow=allow)
     if resolved is None:
         return SaveOutcome(errors=problems.errors)
 
@@ -374,18 +405,57 @@ async def save_mail_settings(
         else None
     )
 
-    async with in_transaction() as connection:
-        account = await _upsert_account(resolved, encrypted, keep_password, connection)
-        await _write_program_settings(resolved, account, connection)
+    try:
+        async with in_transaction() as connection:
+            if keep_password:
+                assert existing is not None  # STORED needs the account that was read
+                account = await _update_keeping_password(resolved, existing, connection)
+            else:
+                account = await _upsert_account(resolved, encrypted, connection)
+            await _write_program_settings(resolved, account, connection)
+    except _StoredPasswordMoved:
+        return SaveOutcome(errors=[FieldError("password", "PASSWORD_REQUIRED", PASSWORD_AGAIN)])
     stored = StoredSettings(**_values(resolved), account=account)
     warnings = form_warnings(resolved, presets, has_password=account.has_password)
     return SaveOutcome(settings=stored, account=account, warnings=warnings)
 
 
-async def _upsert_account(
-    form: ResolvedForm, encrypted: str | None, keep_password: bool, connection: Any
+class _StoredPasswordMoved(Exception):
+    """The account's port, mode or password changed between the read and the write."""
+
+
+async def _update_keeping_password(
+    form: ResolvedForm, read: EmailAccount, connection: Any
 ) -> EmailAccount:
-    values: dict[str, Any] = {
+    """Update the account as read, keeping its password, or raise ``_StoredPasswordMoved``.
+
+    ``password_source`` allowed the stored password for this port and mode on a read made
+    before the transaction; another save may have moved the account (a new port, mode or
+    password) since. The update is therefore conditional on the row still being the one
+    that was read: keyed on its id, port, mode and password ciphertext, it matches no row
+    once any of them changed, on SQLite (no row locks) as on PostgreSQL (which re-checks
+    the condition on the newest row version after waiting for a concurrent writer).
+    """
+    values = _account_values(form, encrypted=None)
+    for name in ("address_key", "smtp_host", "password_encrypted"):
+        del values[name]
+    updated = (
+        await EmailAccount.filter(
+            id=read.id,
+            port=read.port,
+            security=read.security,
+            password_encrypted=read.password_encrypted,
+        )
+        .using_db(connection)
+        .update(**values, updated_at=timezone.now())
+    )
+    if not updated:
+        raise _StoredPasswordMoved
+    return await EmailAccount.get(id=read.id, using_db=connection)
+
+
+def _account_values(form: ResolvedForm, *, encrypted: str | None) -> dict[str, Any]:
+    return {
         "provider": form.provider.value,
         "smtp_host": form.smtp_host,
         "port": form.port,
@@ -397,9 +467,14 @@ async def _upsert_account(
         "sender_email": form.sender_email,
         "password_encrypted": encrypted,
     }
+
+
+async def _upsert_account(
+    form: ResolvedForm, encrypted: str | None, connection: Any
+) -> EmailAccount:
+    """Insert the account, or update it (password included) when it exists."""
+    values = _account_values(form, encrypted=encrypted)
     update = [name for name in values if name not in ("address_key", "smtp_host")]
-    if keep_password:
-        update.remove("password_encrypted")
     await EmailAccount.bulk_create(
         [EmailAccount(**values)],
         on_conflict=["address_key", "smtp_host"],

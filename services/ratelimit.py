@@ -1,7 +1,9 @@
-"""Per-token limits on test letters, in memory or shared through Redis (``limits``)."""
+"""Per-token limits on test letters and on refused presses of Send, in memory or shared
+through Redis (``limits``)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -14,10 +16,12 @@ from limits.storage import storage_from_string
 
 from config import ConfigError
 
-__all__ = ["RateLimiter"]
+__all__ = ["REFUSALS_NAMESPACE", "RateLimiter"]
 
 log = logging.getLogger("mailtab.ratelimit")
 NAMESPACE = "mailtab-test-email"
+#: Refused presses of Send: a limit of their own, so they cannot flood the attempt log.
+REFUSALS_NAMESPACE = "mailtab-test-email-refusals"
 
 
 class RateLimiter:
@@ -29,8 +33,11 @@ class RateLimiter:
     take the administrator's Send button away.
     """
 
-    def __init__(self, rate: str, redis_url: str | None = None) -> None:
+    def __init__(
+        self, rate: str, redis_url: str | None = None, *, namespace: str = NAMESPACE
+    ) -> None:
         self.items: list[RateLimitItem] = parse_many(rate)
+        self.namespace = namespace
         uri = "async+memory://"
         if redis_url:
             scheme, _, rest = redis_url.partition("://")
@@ -49,14 +56,32 @@ class RateLimiter:
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def __repr__(self) -> str:
-        return f"RateLimiter({'redis' if self.shared else 'memory'})"
+        return f"RateLimiter({'redis' if self.shared else 'memory'}, {self.namespace})"
+
+    def another(self, rate: str, *, namespace: str) -> RateLimiter:
+        """A limit of its own kept in the same storage (with Redis: the same connections)."""
+        other = copy.copy(self)
+        other.items = parse_many(rate)
+        other.namespace = namespace
+        return other
 
     async def hit(self, key: str) -> int | None:
         """Count one attempt for ``key``: None when allowed, else whole seconds to wait."""
+        return await self._check(key, count=True)
+
+    async def wait(self, key: str) -> int | None:
+        """Whole seconds until ``key`` may try again when its window is full, else None.
+
+        Counts nothing: for a caller that must know before doing any work.
+        """
+        return await self._check(key, count=False)
+
+    async def _check(self, key: str, *, count: bool) -> int | None:
         try:
             for item in self.items:
-                if not await self._limiter.hit(item, NAMESPACE, key):
-                    stats = await self._limiter.get_window_stats(item, NAMESPACE, key)
+                check = self._limiter.hit if count else self._limiter.test
+                if not await check(item, self.namespace, key):
+                    stats = await self._limiter.get_window_stats(item, self.namespace, key)
                     return max(1, math.ceil(stats.reset_time - time.time()))
         except Exception as exc:  # the storage is down: fail open, loudly
             log.warning(
@@ -81,4 +106,4 @@ class RateLimiter:
 
     async def reset(self, key: str) -> None:
         for item in self.items:
-            await self._limiter.clear(item, NAMESPACE, key)
+            await self._limiter.clear(item, self.namespace, key)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from mail.presets import ProviderCode, ProviderPreset, load_presets
-from services.ratelimit import RateLimiter
+from services.ratelimit import REFUSALS_NAMESPACE, RateLimiter
 from services.secrets import PasswordBox, load_password_box
 
 __all__ = ["Runtime", "build_runtime"]
@@ -18,14 +18,20 @@ class Runtime:
     presets: dict[ProviderCode, ProviderPreset]
     box: PasswordBox
     limiter: RateLimiter
+    refusals: RateLimiter
+    """Refused presses of Send, per token (the same storage as ``limiter``)."""
 
 
 def build_runtime(settings: Settings) -> Runtime:
     presets = load_presets(settings.providers_file, tradesoft_host=settings.tradesoft_smtp_host)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    limiter = RateLimiter(settings.test_email_rate_limit, redis_url)
     return Runtime(
         settings=settings,
         presets=presets,
         box=load_password_box(settings),
-        limiter=RateLimiter(settings.test_email_rate_limit, redis_url),
+        limiter=limiter,
+        refusals=limiter.another(
+            settings.test_email_refusal_rate_limit, namespace=REFUSALS_NAMESPACE
+        ),
     )

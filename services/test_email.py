@@ -2,10 +2,11 @@
 
 Every press is recorded in ``TestEmailAttempt`` (who, when, where to, outcome; never
 the password): refused input with its error code only, a letter with its target and
-result. Input problems are field errors and nothing connects; a letter is bounded by
-the SMTP timeout. Saved settings are not validated again, but the letter builder
-refuses what it cannot put into headers safely (a sender name saved before a rule
-existed, or written to the database directly): that too is a field error.
+result; refused presses only up to their own limit per token. Input problems are field
+errors and nothing connects; a letter is bounded by the SMTP timeout. Saved settings are
+not validated again, but the letter builder refuses what it cannot put into headers safely
+(a sender name saved before a rule existed, or written to the database directly): that too
+is a field error.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ RATE_LIMITED = Text(
     ru="Слишком много тестовых писем подряд. Повторите через {seconds} с.",
     en="Too many test letters in a row. Try again in {seconds} s.",
 )
+TOO_MANY_REFUSALS = Text(
+    ru="Слишком много отклонённых попыток отправки подряд. Исправьте форму и повторите "
+    "через {seconds} с.",
+    en="Too many refused presses of Send in a row. Correct the form and try again in {seconds} s.",
+)
 
 
 @dataclass(slots=True)
@@ -95,7 +101,13 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
             return None
         resolved, account, source = stored.as_form(), stored.account, "SAVED"
     else:
-        maybe = resolve_form(form, runtime.presets, problems)
+        maybe = resolve_form(
+            form,
+            runtime.presets,
+            problems,
+            deny=runtime.settings.smtp_deny_networks,
+            allow=runtime.settings.smtp_allow_networks,
+        )
         if maybe is None:
             return None
         resolved, source = maybe, "FORM"
@@ -123,28 +135,34 @@ async def send_test_email(
     token: ApiToken | None,
     lang: Lang,
 ) -> SendOutcome:
-    """Validate, rate-limit, send and record one test letter."""
+    """Validate, rate-limit, send and record one test letter.
+
+    Refused presses (the input, the tab, the letter limit) count in a limit of their
+    own per token; past it every press of that token is RATE_LIMITED and nothing is
+    recorded until the window frees, so a script cannot flood the attempt log.
+    """
     source = "SAVED" if form is None else "FORM"
+    key = f"token:{token.id}" if token else "anonymous"
+    held = await runtime.refusals.wait(key)
+    if held is not None:
+        return _too_many_refusals(held)
     if await missing_prerequisites():
-        await _record_refusal(token, source, "MAIL_TAB_UNAVAILABLE")
-        return SendOutcome(errors=[unavailable_error()])
+        return await _refuse(runtime, key, [unavailable_error()], token=token, source=source)
     problems = Problems()
     clean_recipient = clean_email(recipient, field="recipient", problems=problems, required=True)
     plan = await _plan(form, runtime, problems)
     if problems or plan is None or clean_recipient is None:
-        await _record_refusal(token, source, problems.errors[0].code if problems else "INVALID")
-        return SendOutcome(errors=problems.errors)
+        return await _refuse(runtime, key, problems.errors, token=token, source=source)
 
     try:
         message = _letter(plan.form, clean_recipient, lang)
     except LetterError as exc:
-        error = _letter_error(exc)
-        await _record_refusal(token, source, error.code)
-        return SendOutcome(errors=[error])
+        return await _refuse(runtime, key, [_letter_error(exc)], token=token, source=source)
 
-    wait = await runtime.limiter.hit(f"token:{token.id}" if token else "anonymous")
+    wait = await runtime.limiter.hit(key)
     if wait is not None:
-        await _record(plan, clean_recipient, token, outcome="RATE_LIMITED")
+        if await runtime.refusals.hit(key) is None:
+            await _record(plan, clean_recipient, token, outcome="RATE_LIMITED")
         error = FieldError(None, "RATE_LIMITED", RATE_LIMITED.format(seconds=wait))
         return SendOutcome(errors=[error], retry_after=wait)
 
@@ -202,6 +220,27 @@ def _letter_error(exc: LetterError) -> FieldError:
     if isinstance(exc, HeaderInjection):
         return FieldError(exc.field, FORBIDDEN_CHARACTERS, HEADER_UNSAFE)
     return FieldError(exc.field, INVALID, LETTER_VALUE_INVALID)
+
+
+async def _refuse(
+    runtime: Runtime,
+    key: str,
+    errors: list[FieldError],
+    *,
+    token: ApiToken | None,
+    source: str,
+) -> SendOutcome:
+    """A press refused before any connection: counted, and recorded while under the limit."""
+    held = await runtime.refusals.hit(key)
+    if held is not None:
+        return _too_many_refusals(held)
+    await _record_refusal(token, source, errors[0].code if errors else "INVALID")
+    return SendOutcome(errors=errors)
+
+
+def _too_many_refusals(seconds: int) -> SendOutcome:
+    error = FieldError(None, "RATE_LIMITED", TOO_MANY_REFUSALS.format(seconds=seconds))
+    return SendOutcome(errors=[error], retry_after=seconds)
 
 
 async def _record_refusal(token: ApiToken | None, source: str, code: str) -> None:
