@@ -3,22 +3,41 @@
 A deployment points ``MAILTAB_PROVIDERS_FILE`` at its own JSON file of the same
 shape; entries it lists replace the shipped ones code by code, so a file that
 only corrects the Tradesoft host is enough.
+
+Besides the server settings an entry carries what an administrator must know
+before the first try (``status`` and a ``checklist`` of steps in the mailbox)
+and the MX hosts that tell a company domain served by the provider (``mx``:
+host patterns, optionally with the submission server such domains use, e.g.
+Microsoft 365 behind Outlook). Every field is checked on load, so a broken
+deployment file stops the start-up with its name and the reason.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from i18n import Lang, Text
 from mail.security import Security, resolve_security
 
-__all__ = ["PresetError", "ProviderCode", "ProviderPreset", "load_presets", "provider_for_address"]
+__all__ = [
+    "ChecklistItem",
+    "MailProviderStatus",
+    "MxRule",
+    "PresetError",
+    "ProviderCode",
+    "ProviderPreset",
+    "load_presets",
+    "provider_for_address",
+]
 
 
 class ProviderCode(StrEnum):
@@ -31,8 +50,48 @@ class ProviderCode(StrEnum):
     OTHER = "OTHER"
 
 
+class MailProviderStatus(StrEnum):
+    """What it takes before a password login from this service can work."""
+
+    OK = "OK"
+    """Nothing to prepare: the mailbox password (or the server's own rules) will do."""
+    PREPARATION = "PREPARATION"
+    """Steps in the mailbox first (mail-client access, 2-Step Verification, an app password)."""
+    OAUTH2_ONLY = "OAUTH2_ONLY"
+    """The provider takes no password login at all: only OAuth2 (XOAUTH2) signs in."""
+
+
 class PresetError(ValueError):
     """A providers file that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    """One step to take in the mailbox before the first try; ``url`` opens the page for it."""
+
+    text: Text
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MxRule:
+    """MX host patterns of a provider's company mail, and the submission server they mean.
+
+    A pattern is a host name in lower case whose labels may hold ``*`` for any
+    run of characters within that label (``alt*.aspmx.l.google.com``,
+    ``*.mail.protection.outlook.com``); it never spans a dot. ``smtp_host`` and
+    ``port`` (with ``use_ssl``) replace the preset's server where the company
+    service submits elsewhere; None keeps the preset's.
+    """
+
+    patterns: tuple[str, ...]
+    smtp_host: str | None = None
+    port: int | None = None
+    use_ssl: bool | None = None
+
+    def matches(self, host: str) -> bool:
+        """Whether an MX host (lower case, no trailing dot) is one of the patterns."""
+        return any(_pattern_regex(pattern).fullmatch(host) for pattern in self.patterns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +105,9 @@ class ProviderPreset:
     domains: tuple[str, ...]
     rejects_foreign_sender: bool = False
     password_login_disabled: bool = False
+    status: MailProviderStatus = MailProviderStatus.OK
+    checklist: tuple[ChecklistItem, ...] = ()
+    mx_rules: tuple[MxRule, ...] = ()
 
     @property
     def security(self) -> Security | None:
@@ -79,6 +141,9 @@ def _parse(entry: Mapping[str, Any], source: str) -> ProviderPreset:
             domains=tuple(str(d).lower() for d in entry.get("domains", ())),
             rejects_foreign_sender=bool(entry.get("rejectsForeignSender", False)),
             password_login_disabled=bool(entry.get("passwordLoginDisabled", False)),
+            status=_status(entry.get("status", MailProviderStatus.OK), f"{source}: {code}"),
+            checklist=_checklist(entry.get("checklist", []), f"{source}: {code}"),
+            mx_rules=_mx_rules(entry.get("mx", []), f"{source}: {code}"),
         )
     except PresetError:
         raise
@@ -86,6 +151,95 @@ def _parse(entry: Mapping[str, Any], source: str) -> ProviderPreset:
         raise PresetError(
             f"{source}: bad provider entry ({exc.__class__.__name__}: {exc})"
         ) from None
+
+
+def _status(value: object, where: str) -> MailProviderStatus:
+    if isinstance(value, str) and value in MailProviderStatus.__members__:
+        return MailProviderStatus(value)
+    raise PresetError(f"{where}: status must be one of {', '.join(MailProviderStatus)}")
+
+
+def _checklist(value: object, where: str) -> tuple[ChecklistItem, ...]:
+    if not isinstance(value, list):
+        raise PresetError(f"{where}: checklist must be a list")
+    items: list[ChecklistItem] = []
+    for position, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise PresetError(f"{where}: checklist item {position} must be an object")
+        text = item.get("text")
+        if not isinstance(text, dict) or not all(
+            isinstance(text.get(lang), str) and text[lang].strip() for lang in ("ru", "en")
+        ):
+            raise PresetError(f"{where}: checklist item {position} needs text in ru and en")
+        items.append(
+            ChecklistItem(
+                text=Text(ru=text["ru"], en=text["en"]),
+                url=_help_url(item.get("url"), f"{where}: checklist item {position}"),
+            )
+        )
+    return tuple(items)
+
+
+def _help_url(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    # Shown to the user as a link: https only, with a host, no spaces or controls.
+    if not isinstance(value, str) or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise PresetError(f"{where}: url must be an https:// address or null")
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise PresetError(f"{where}: url must be an https:// address or null")
+    return value
+
+
+def _mx_rules(value: object, where: str) -> tuple[MxRule, ...]:
+    if not isinstance(value, list):
+        raise PresetError(f"{where}: mx must be a list")
+    rules: list[MxRule] = []
+    for position, rule in enumerate(value, start=1):
+        here = f"{where}: mx rule {position}"
+        if not isinstance(rule, dict):
+            raise PresetError(f"{here} must be an object")
+        hosts = rule.get("hosts")
+        if not isinstance(hosts, list) or not hosts:
+            raise PresetError(f"{here}: hosts must be a non-empty list")
+        patterns = tuple(_mx_pattern(host, here) for host in hosts)
+        smtp_host = rule.get("smtpHost")
+        port = rule.get("port")
+        use_ssl = rule.get("useSsl")
+        if smtp_host is not None and (not isinstance(smtp_host, str) or not smtp_host.strip()):
+            raise PresetError(f"{here}: smtpHost must be a host name")
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+        ):
+            raise PresetError(f"{here}: port must be 1..65535")
+        if use_ssl is not None and not isinstance(use_ssl, bool):
+            raise PresetError(f"{here}: useSsl must be true or false")
+        if (smtp_host is None) != (port is None) or (use_ssl is not None and port is None):
+            # A server without its port (or a port without its server) would mix two services.
+            raise PresetError(f"{here}: smtpHost and port go together")
+        rules.append(MxRule(patterns, smtp_host, port, use_ssl))
+    return tuple(rules)
+
+
+_MX_PATTERN = re.compile(r"(?:[a-z0-9*](?:[a-z0-9*-]*[a-z0-9*])?\.)+[a-z0-9-]*[a-z0-9]")
+
+
+def _mx_pattern(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise PresetError(f"{where}: hosts must be strings")
+    pattern = value.strip().lower().rstrip(".")
+    # The last label stays literal: "*" there (or a pattern of "*" alone) would claim any domain.
+    if not _MX_PATTERN.fullmatch(pattern) or "*" in pattern.rpartition(".")[2]:
+        raise PresetError(f"{where}: bad MX host pattern {value!r}")
+    return pattern
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        ".".join(re.escape(label).replace(r"\*", "[^.]*") for label in pattern.split("."))
+    )
 
 
 def _read(text: str, source: str) -> dict[ProviderCode, ProviderPreset]:
