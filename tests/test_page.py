@@ -478,6 +478,11 @@ async def test_save_then_send_delivers_one_letter(
     await expect(password).to_have_value("")
     assert APP_PASSWORD not in await page.content()
     assert "Пароль сохранён" in await described_text(page, "#password")
+    # Another account has no stored password: the note goes with the address.
+    await page.get_by_label("Адрес", exact=True).fill("other@example.ru")
+    await expect(page.locator("#password-saved")).to_be_hidden()
+    await page.get_by_label("Адрес", exact=True).fill(ACCOUNT)
+    await expect(page.locator("#password-saved")).to_be_visible()
 
 
 async def test_wrong_password_is_hinted_at_the_password_and_nothing_is_delivered(

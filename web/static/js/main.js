@@ -48,7 +48,7 @@ class MailTabPage {
     this.providers = new Map();
     this.tab = null;
     this.hasPassword = false;
-    this.savedAddress = null;
+    this.savedAccount = null; // {address, smtpHost}: the account whose password is stored
     this.security = null; // {port, useSsl, security}: an explicit mode the checkbox cannot show
     this.busy = false;
     this.detectSeq = 0;
@@ -90,6 +90,9 @@ class MailTabPage {
       const name = event.target.id;
       if (FIELDS.includes(name)) {
         this.unmark(name);
+      }
+      if (name === "address" || name === "smtpHost") {
+        this.describePassword();
       }
     });
     this.$("token").addEventListener("input", () => this.unmark("token"));
@@ -180,7 +183,7 @@ class MailTabPage {
     this.$("password").value = "";
     this.security = { port: settings.port, useSsl: settings.useSsl, security: settings.security };
     this.hasPassword = settings.hasPassword;
-    this.savedAddress = settings.address;
+    this.savedAccount = { address: settings.address, smtpHost: settings.smtpHost };
     this.describePassword();
   }
 
@@ -188,6 +191,7 @@ class MailTabPage {
     this.$("mail-form").reset();
     this.$("provider").value = "";
     this.hasPassword = false;
+    this.savedAccount = null;
     this.security = null;
     this.clearMarks();
     this.describePassword();
@@ -232,6 +236,7 @@ class MailTabPage {
     this.security = provider.security
       ? { port: provider.port, useSsl: provider.useSsl, security: provider.security }
       : null;
+    this.describePassword();
   }
 
   describeProvider() {
@@ -271,11 +276,23 @@ class MailTabPage {
     show(this.$("oauth"), Boolean(oauth));
   }
 
+  /** A password is stored for the account the form names (same address and SMTP server). */
+  passwordKept() {
+    const account = this.savedAccount;
+    return Boolean(
+      this.hasPassword &&
+        account &&
+        this.$("address").value.trim().toLowerCase() === account.address.toLowerCase() &&
+        this.$("smtpHost").value.trim().toLowerCase() === account.smtpHost.toLowerCase(),
+    );
+  }
+
   describePassword() {
+    const kept = this.passwordKept();
     const saved = this.$("password-saved");
-    saved.textContent = this.hasPassword ? this.t("passwordSaved") : "";
-    show(saved, this.hasPassword);
-    this.$("password").placeholder = this.hasPassword ? "••••••••" : "";
+    saved.textContent = kept ? this.t("passwordSaved") : "";
+    show(saved, kept);
+    this.$("password").placeholder = kept ? "••••••••" : "";
   }
 
   // --- smart setup: the service from the address --------------------------------------------
@@ -359,6 +376,7 @@ class MailTabPage {
   applyServer({ smtpHost, port, security }) {
     this.$("smtpHost").value = smtpHost;
     this.$("port").value = String(port);
+    this.describePassword();
     if (security) {
       const useSsl = security !== "NONE";
       this.$("useSsl").checked = useSsl;
