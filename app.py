@@ -1,7 +1,8 @@
 """The ASGI application: ``create_app(settings)`` wires the ORM, GraphQL and the probes.
 
-Routes: ``/graphql`` (GraphiQL page and the API, see ``web.graphql``), ``/healthz`` and
-``/readyz`` (``web.health``), ``/metrics`` (``web.metrics``). Every request passes
+Routes: ``/`` (the Mail tab page and its files, see ``web.page``), ``/graphql`` (GraphiQL
+page and the API, see ``web.graphql``), ``/healthz`` and ``/readyz`` (``web.health``),
+``/metrics`` (``web.metrics``). Every request passes
 ``web.middleware.RequestObserver`` (log line, metrics, security headers), then CORS when
 origins are configured.
 
@@ -32,6 +33,7 @@ from web.health import healthz, readiness
 from web.logs import configure_logging
 from web.metrics import metrics_endpoint
 from web.middleware import RequestObserver
+from web.page import page_routes
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -40,7 +42,8 @@ log = logging.getLogger("mailtab")
 
 def create_app(settings: Settings) -> Starlette:
     runtime = build_runtime(settings)
-    view = GraphQLView(runtime, build_schema(schema_extensions(settings)))
+    schema = build_schema(schema_extensions(settings))
+    view = GraphQLView(runtime, schema)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readiness(settings)),
             Route("/metrics", metrics_endpoint),
+            *page_routes(schema._schema),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -7,7 +7,9 @@
 - ``errors``: GraphQL-shaped JSON for refusals that happen before GraphQL runs;
 - ``requests``: what is known about the request being served (a context variable);
 - ``middleware``: one log line and the metrics per request, security headers;
-- ``security``: the Content-Security-Policy of the GraphiQL page and the other headers;
+- ``page``: the Mail tab page at ``/`` and its files (``web/static/``), under its own CSP;
+- ``graphiql``: the GraphiQL page, with its scripts and styles served from ``web/static/vendor/``;
+- ``security``: the Content-Security-Policies of the pages and the other headers;
 - ``logs``: text or JSON log lines; ``metrics``: Prometheus metrics;
 - ``health``: /healthz and /readyz for orchestrators.
 """

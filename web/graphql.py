@@ -1,7 +1,8 @@
 """/graphql: the checks in front of Strawberry's view, in the order a request meets them.
 
 1. Method: GET and POST only (405).
-2. The GraphiQL page (GET, Accept: text/html, no query) is open, under its own CSP.
+2. The GraphiQL page (GET, Accept: text/html, no query) is open, under its own CSP; it is
+   ``web.graphiql``'s, which loads everything from this service, not Strawberry's CDN page.
 3. POST bodies: ``application/json`` only (415) — form and text posts are what a foreign
    page can send without a CORS preflight, so refusing them closes the simple CSRF path;
    at most ``max_body_bytes`` (413 at once from Content-Length, or while reading a chunked
@@ -41,6 +42,7 @@ from services import tokens
 from services.runtime import Runtime
 from web import errors
 from web.errors import error_response
+from web.graphiql import graphiql_html
 from web.requests import current_request, note_outcome
 from web.security import PAGE_HEADERS, graphiql_policy
 
@@ -126,6 +128,10 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.runtime = runtime
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_html()
 
     def decode_json(self, data: str | bytes) -> object:
         # Every JSON Strawberry reads comes through here: the POST body (checked once already

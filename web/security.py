@@ -1,11 +1,11 @@
-"""Security headers: a strict default for every response, and a policy fitted to GraphiQL.
+"""Security headers: a strict default for every response, and the policies of the two pages.
 
-The GraphiQL page Strawberry renders loads React, GraphiQL and its explorer plugin from
-unpkg.com (with Subresource Integrity) and runs one inline script. Its policy allows exactly
-that: scripts from unpkg.com plus the hash of that inline script (computed from the page
-itself, so it follows Strawberry upgrades), its stylesheets, ``data:`` fonts and images,
-and requests to this origin only. It may not be framed, and it sends no Referer (GraphiQL
-keeps the query in the page address).
+Both pages — the Mail tab at ``/`` (``web.page``) and GraphiQL at ``/graphql``
+(``web.graphiql``) — load every script, style and image from this origin, have no inline
+script and talk to this origin only (``SELF_ONLY``). GraphiQL's stylesheet carries its fonts
+and icons as ``data:`` URLs, which its policy adds; should its page ever hold an inline
+script, the policy allows exactly that script by its hash. Neither page may be framed, and
+neither sends a Referer (GraphiQL keeps the query in the page address).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import base64
 import hashlib
 import re
 
-__all__ = ["API_HEADERS", "PAGE_HEADERS", "graphiql_policy"]
-
-CDN = "https://unpkg.com"
+__all__ = ["API_HEADERS", "PAGE_HEADERS", "SELF_ONLY", "format_policy", "graphiql_policy"]
 
 #: For every response; a page sets its own policy, which is kept.
 API_HEADERS = {
@@ -26,7 +24,7 @@ API_HEADERS = {
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
 }
 
-#: Added to the HTML page, beside ``graphiql_policy``.
+#: Added to the HTML pages, beside their Content-Security-Policy.
 PAGE_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cache-control": "no-store",
@@ -39,20 +37,35 @@ def _sha256(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
+#: A page's policy: its own files and API from this origin, nothing else, no inline code.
+SELF_ONLY = {
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "manifest-src": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'none'",
+    "object-src": "'none'",
+}
+
+
+def format_policy(directives: dict[str, str]) -> str:
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
 def graphiql_policy(html: str) -> str:
     """The Content-Security-Policy that lets ``html`` (the GraphiQL page) run, and no more."""
     hashes = " ".join(f"'sha256-{_sha256(s)}'" for s in _INLINE_SCRIPT.findall(html))
-    directives = {
-        "default-src": "'none'",
-        "script-src": f"{CDN} {hashes}".strip(),
-        # GraphiQL and CodeMirror set styles at run time; styles cannot run code.
-        "style-src": f"{CDN} 'unsafe-inline'",
-        "font-src": f"{CDN} data:",
-        "img-src": "'self' data:",
-        "connect-src": "'self'",
-        "frame-ancestors": "'none'",
-        "base-uri": "'none'",
-        "form-action": "'none'",
-        "object-src": "'none'",
-    }
-    return "; ".join(f"{name} {value}" for name, value in directives.items())
+    return format_policy(
+        {
+            **SELF_ONLY,
+            "script-src": f"'self' {hashes}".strip(),
+            # graphiql.min.css embeds its fonts and icons.
+            "img-src": "'self' data:",
+            "font-src": "'self' data:",
+        }
+    )
