@@ -143,7 +143,8 @@ class Settings(BaseSettings):
     @classmethod
     def _providers_file(cls, value: Path | None) -> Path | None:
         if value is not None:
-            from mail.presets import PresetError, load_presets
+            from mail.errors import PresetError
+            from mail.presets import load_presets
 
             try:
                 load_presets(value)

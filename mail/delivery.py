@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
-import ipaddress
 import logging
-import re
-import socket
 import ssl
 import time
 from contextlib import suppress
@@ -47,36 +44,33 @@ from pathlib import Path
 
 from aiosmtplib import (
     SMTP,
-    SMTPConnectResponseError,
-    SMTPConnectTimeoutError,
     SMTPException,
     SMTPResponse,
-    SMTPResponseException,
-    SMTPStatus,
 )
 
-from i18n import Text
-from mail.diagnosis import (
-    AuthNotOffered,
-    DiagnosisContext,
-    FailureCode,
-    SmtpFailure,
+from mail.classify import (
+    ca_file_unusable,
     classify,
     implicit_tls_expected,
     not_smtp_server,
-    redact_reply,
     smtputf8_not_supported,
 )
+from mail.connect import address_literal, await_greeting, client_tls_context, connect, greeted
+from mail.errors import (
+    AuthNotOffered,
+    ImplicitTlsExpected,
+    NetworkError,
+    NotSmtpServer,
+    Smtputf8Unsupported,
+)
+from mail.failures import DiagnosisContext, SmtpFailure
 from mail.letter import needs_smtputf8, smtp_address
-from mail.network import IPNetwork, NetworkError, ResolvedTarget, resolve_target
+from mail.network import IPNetwork, resolve_target
 from mail.presets import ProviderPreset
+from mail.redact import redact_reply
 from mail.security import Security
 
-__all__ = ["GREETING_PROBE_AFTER", "DeliveryResult", "SmtpTarget", "deliver"]
-
-#: Seconds without a greeting after which the TLS probe starts (capped at a third of
-#: the timeout). Real servers greet within milliseconds.
-GREETING_PROBE_AFTER = 1.5
+__all__ = ["DeliveryResult", "SmtpTarget", "deliver"]
 
 log = logging.getLogger("mailtab.smtp")
 
@@ -133,20 +127,6 @@ class DeliveryResult:
     """The vetted IP address connected to, for the attempt's record."""
 
 
-class _ImplicitTlsExpected(Exception):
-    """The port answered a TLS handshake but gave no plain greeting."""
-
-
-class _NotSmtpServer(Exception):
-    """The peer's first words are not an SMTP greeting: another service listens there."""
-
-
-class _Smtputf8Unsupported(Exception):
-    def __init__(self, field_name: str) -> None:
-        super().__init__(field_name)
-        self.field_name = field_name
-
-
 @dataclass(slots=True)
 class _Progress:
     server_address: str | None = None
@@ -186,7 +166,7 @@ async def deliver(
         # must surface as such, not as a certificate failure of the user's server. A
         # plain session never needs it, so a broken file cannot fail one.
         try:
-            tls_context = await asyncio.to_thread(_client_tls_context, target.ca_file)
+            tls_context = await asyncio.to_thread(client_tls_context, target.ca_file)
         except OSError as exc:  # ssl.SSLError is an OSError
             return _ca_file_unusable(exc, target=target, started=started)
     progress = _Progress()
@@ -202,11 +182,11 @@ async def deliver(
                 recipient=recipient,
                 progress=progress,
             )
-    except _ImplicitTlsExpected:
+    except ImplicitTlsExpected:
         failure = implicit_tls_expected(context)
-    except _NotSmtpServer:
+    except NotSmtpServer:
         failure = not_smtp_server(context)
-    except _Smtputf8Unsupported as exc:
+    except Smtputf8Unsupported as exc:
         failure = smtputf8_not_supported(context, field=exc.field_name)
     except (NetworkError, SMTPException, OSError) as exc:
         # OSError covers ssl.SSLError, TimeoutError and refused connections.
@@ -255,11 +235,11 @@ async def _exchange(
         target.host, target.port, deny=target.deny, allow=target.allow, timeout=target.timeout
     )
     progress.server_address = resolved.address
-    sock, address = await _connect(resolved, seconds=target.timeout)
+    sock, address = await connect(resolved, seconds=target.timeout)
     progress.server_address = address
     try:
         if target.security is not Security.SSL_TLS:
-            await _await_greeting(sock, resolved, address=address, seconds=target.timeout)
+            await await_greeting(sock, resolved, address=address, seconds=target.timeout)
         smtp = SMTP(
             hostname=resolved.host,  # the name the certificate must show, see the module doc
             sock=sock,
@@ -268,14 +248,14 @@ async def _exchange(
             start_tls=False,
             tls_context=tls_context,
             timeout=target.timeout,
-            local_hostname=target.local_hostname or _address_literal(sock),
+            local_hostname=target.local_hostname or address_literal(sock),
         )
     except BaseException:
         sock.close()
         raise
     # From here on the socket belongs to aiosmtplib's transport, which closes it.
     try:
-        await _greeted(smtp)
+        await greeted(smtp)
         if target.security is Security.STARTTLS:
             await smtp.starttls()  # raises when the server does not offer it
         if smtp.is_ehlo_or_helo_needed:
@@ -285,7 +265,7 @@ async def _exchange(
         options: list[str] = []
         if utf8_field:
             if not smtp.supports_extension("smtputf8"):
-                raise _Smtputf8Unsupported(utf8_field)
+                raise Smtputf8Unsupported(utf8_field)
             options.append("SMTPUTF8")
         if smtp.supports_extension("size"):
             options.append(f"SIZE={len(data)}")
@@ -300,54 +280,6 @@ async def _exchange(
         smtp.close()
 
 
-#: Greeting codes of an SMTP server: 220 ready; 421 and 554 refuse the session
-#: (RFC 5321 §3.1), 521 says the host never accepts mail (RFC 7504).
-GREETING_CODES = (b"220", b"421", b"521", b"554")
-#: FTP servers greet with "220" as SMTP servers do (RFC 959); these words name one.
-_FTP_SERVER = re.compile(r"ftp|filezilla", re.IGNORECASE)
-
-
-async def _greeted(smtp: SMTP) -> SMTPResponse:
-    """Read the greeting; ``_NotSmtpServer`` unless it is one an SMTP server gives.
-
-    Nothing has been sent yet: a service of another kind (SSH, FTP, HTTP, IMAP …) gets
-    no EHLO, and its banner is not passed on, since it may tell how the inside of a
-    network is laid out.
-    """
-    try:
-        greeting = await smtp.connect()
-    except SMTPConnectResponseError as exc:
-        if str(exc.code).encode() not in GREETING_CODES:
-            raise _NotSmtpServer from None
-        raise  # an SMTP server refusing the session: its reply is worth quoting
-    except SMTPResponseException as exc:
-        if exc.code == SMTPStatus.invalid_response:  # not a reply line at all
-            raise _NotSmtpServer from None
-        raise
-    if _names_another_service(greeting.message):
-        raise _NotSmtpServer
-    return greeting
-
-
-def _names_another_service(greeting: str) -> bool:
-    """A 220 greeting that names an FTP server and not SMTP ("220 ProFTPD Server ready").
-
-    Host names are left out: "220 ftp.corp.example ESMTP" is a mail server's greeting.
-    """
-    if "smtp" in greeting.lower():
-        return False
-    words = re.split(r"[\s()\[\]<>,;]+", greeting)
-    return any(_FTP_SERVER.search(word) for word in words if "." not in word.strip("."))
-
-
-def _could_start_a_greeting(data: bytes) -> bool:
-    """Whether the first bytes a server sent can begin an SMTP greeting ("220 ", "554-")."""
-    code, rest = data[:3], data[3:4]
-    if not any(known.startswith(code) for known in GREETING_CODES):
-        return False
-    return not rest or rest in (b" ", b"-", b"\r", b"\n")
-
-
 def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> DeliveryResult:
     # The operator needs the path and the reason; the user sees neither (the path says
     # how the server is laid out), only that the deployment must fix its setting.
@@ -356,22 +288,7 @@ def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> De
         target.ca_file,
         exc.strerror or type(exc).__name__,
     )
-    failure = SmtpFailure(
-        code=FailureCode.TLS_CERTIFICATE,
-        field=None,
-        message=Text(
-            ru="Не удалось загрузить файл доверенных сертификатов этого развёртывания "
-            "(MAILTAB_SMTP_CA_FILE), поэтому сертификат сервера {host} нельзя проверить.",
-            en="The deployment's file of trusted certificates (MAILTAB_SMTP_CA_FILE) "
-            "cannot be used, so the certificate of {host} cannot be checked.",
-        ).format(host=target.host),
-        hint=Text(
-            ru="Это настройка сервера, а не ваших данных: обратитесь к администратору "
-            "развёртывания. Письмо не отправлялось.",
-            en="This is a server setting, not your input: ask the deployment's "
-            "administrator. Nothing was sent.",
-        ),
-    )
+    failure = ca_file_unusable(host=target.host)
     return DeliveryResult(
         delivered=False,
         message_id=None,
@@ -399,132 +316,6 @@ async def _login(smtp: SMTP, *, username: str, password: str) -> None:
     else:
         encrypted = smtp.get_transport_info("sslcontext") is not None
         raise AuthNotOffered(starttls_offered=not encrypted and smtp.supports_extension("starttls"))
-
-
-async def _connect(resolved: ResolvedTarget, *, seconds: float) -> tuple[socket.socket, str]:
-    """A connected non-blocking socket to the first vetted address that accepts."""
-    loop = asyncio.get_running_loop()
-    error: OSError | None = None
-    for address in resolved.addresses or (resolved.address,):
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            async with asyncio.timeout(seconds):
-                await loop.sock_connect(sock, (address, resolved.port))
-        except TimeoutError:
-            sock.close()
-            raise SMTPConnectTimeoutError(
-                f"Timed out connecting to {resolved.host} on port {resolved.port}"
-            ) from None
-        except OSError as exc:
-            sock.close()
-            error = exc
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        return sock, address
-    assert error is not None
-    raise error
-
-
-async def _await_greeting(
-    sock: socket.socket, resolved: ResolvedTarget, *, address: str, seconds: float
-) -> None:
-    """Return once the server has sent something; detect a port that wants TLS first."""
-    loop = asyncio.get_running_loop()
-    readable: asyncio.Future[bool] = loop.create_future()
-
-    def on_readable() -> None:
-        if not readable.done():
-            readable.set_result(True)
-
-    # Readiness only: the greeting itself stays in the socket for aiosmtplib to read.
-    loop.add_reader(sock.fileno(), on_readable)
-    probe: asyncio.Task[bool] | None = None
-    try:
-        async with asyncio.timeout(seconds):
-            await asyncio.wait({readable}, timeout=min(GREETING_PROBE_AFTER, seconds / 3))
-            if not readable.done():
-                probe = asyncio.create_task(
-                    _speaks_tls(resolved, address=address, seconds=seconds),
-                    name="smtp-tls-probe",
-                )
-                await asyncio.wait({readable, probe}, return_when=asyncio.FIRST_COMPLETED)
-                if not readable.done() and probe.result():
-                    raise _ImplicitTlsExpected
-                await readable
-    except TimeoutError:
-        raise SMTPConnectTimeoutError("Timed out waiting for server ready message") from None
-    finally:
-        loop.remove_reader(sock.fileno())
-        if probe is not None and not probe.done():
-            probe.cancel()
-            await asyncio.wait({probe})
-    _check_first_bytes(sock)
-
-
-def _check_first_bytes(sock: socket.socket) -> None:
-    """Refuse at once a peer whose first bytes cannot begin an SMTP greeting.
-
-    A peek: the bytes stay in the socket for aiosmtplib. A banner without a line
-    break (a binary handshake) would otherwise keep it waiting for the line's end
-    until the timeout.
-    """
-    try:
-        first = sock.recv(4, socket.MSG_PEEK)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError:
-        return  # reset or closed: aiosmtplib reports it as such
-    if first and not _could_start_a_greeting(first):
-        raise _NotSmtpServer
-
-
-async def _speaks_tls(resolved: ResolvedTarget, *, address: str, seconds: float) -> bool:
-    """Whether the port completes a TLS handshake: a yes/no probe that sends no data."""
-    # Not verifying is safe here: the connection only answers "is this TLS?", it is
-    # closed right after the handshake and nothing (least of all the password) goes over it.
-    # Hence no CA store either (neither the system's nor the deployment's): loading it
-    # would cost time and could fail for nothing.
-    probe_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    probe_context.check_hostname = False
-    probe_context.verify_mode = ssl.CERT_NONE
-    try:
-        async with asyncio.timeout(seconds):
-            _reader, writer = await asyncio.open_connection(
-                address,
-                resolved.port,
-                ssl=probe_context,
-                server_hostname=resolved.host,
-                ssl_handshake_timeout=seconds,
-            )
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with suppress(OSError, TimeoutError):
-        async with asyncio.timeout(1.0):
-            await writer.wait_closed()
-    return True
-
-
-def _client_tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """The system's trusted CAs plus the deployment's; host names checked; TLS 1.2 or newer."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if ca_file is not None:
-        context.load_verify_locations(cafile=str(ca_file))
-    return context
-
-
-def _address_literal(sock: socket.socket) -> str:
-    # An address literal says nothing about this machine's internal host name and needs
-    # no DNS lookup (socket.getfqdn() can hang for seconds where DNS is broken).
-    host = str(sock.getsockname()[0]).partition("%")[0]
-    if ipaddress.ip_address(host).version == 6:
-        return f"[IPv6:{host}]"
-    return f"[{host}]"
 
 
 def _smtputf8_field(message: EmailMessage, *, sender: str, recipient: str) -> str | None:

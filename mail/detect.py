@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-import idna
-
+from mail.errors import DnsUnavailable
+from mail.idn import ascii_domain
 from mail.presets import MxRule, ProviderCode, ProviderPreset
-from mail.resolver import DnsUnavailable, MxRecord, SrvRecord
+from mail.resolver import MxRecord, SrvRecord
 from mail.security import Security, resolve_security
 
 __all__ = ["DetectionSource", "MailDns", "Suggestion", "detect_provider", "mail_domain"]
@@ -117,12 +117,12 @@ def mail_domain(address: str) -> str | None:
     else:
         return None
     try:
-        ascii_domain = idna.encode(domain, uts46=True).decode("ascii").lower()
-    except (idna.IDNAError, UnicodeError):
+        name = ascii_domain(domain)
+    except ValueError:
         return None
-    if len(ascii_domain) > MAX_DOMAIN_LENGTH or "." not in ascii_domain:
+    if len(name) > MAX_DOMAIN_LENGTH or "." not in name:
         return None
-    return ascii_domain
+    return name
 
 
 async def _from_dns(

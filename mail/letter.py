@@ -30,15 +30,13 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-import idna
-
 from i18n import Lang
+from mail.errors import HeaderInjection, LetterError
+from mail.idn import ascii_domain
 from mail.security import Security
 
 __all__ = [
     "ENCODED_WORD",
-    "HeaderInjection",
-    "LetterError",
     "build_test_letter",
     "has_encoded_word",
     "needs_smtputf8",
@@ -100,26 +98,6 @@ _LABELS: dict[Lang, tuple[str, str, str, str]] = {
 }
 
 _GREETING: dict[Lang, str] = {"ru": "Здравствуйте!", "en": "Hello,"}
-
-
-class LetterError(ValueError):
-    """An address or name that cannot be put into a letter (checked upstream first).
-
-    ``field`` is the camelCase input field the value came from, when known.
-    """
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class HeaderInjection(LetterError):
-    """A value would not come out of the letter's headers as it went in.
-
-    An encoded-word the mail library would decode, a control or bidirectional
-    character, or a generated header block that is not exactly the headers set;
-    also the library's own ``HeaderWriteError`` on interpreters that have it.
-    """
 
 
 def has_encoded_word(text: str) -> bool:
@@ -241,11 +219,9 @@ def _html_body(facts: list[tuple[str, str]], lang: Lang) -> str:
 
 
 def _ascii_domain(domain: str, *, field: str | None = None) -> str:
-    if domain.isascii():
-        return domain.lower()
     try:
-        return idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError:
+        return ascii_domain(domain)
+    except ValueError:
         raise LetterError("not a valid domain", field=field) from None
 
 

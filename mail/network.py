@@ -18,18 +18,14 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
-import idna
+from mail.errors import AddressNotAllowed, HostNotFound, Refusal
+from mail.idn import ascii_domain
 
 __all__ = [
     "DEFAULT_DENY",
-    "AddressNotAllowed",
-    "HostNotFound",
     "IPAddress",
     "IPNetwork",
-    "NetworkError",
-    "Refusal",
     "ResolvedTarget",
     "ascii_host",
     "is_allowed",
@@ -66,43 +62,6 @@ _METADATA: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(net)
     for net in ("169.254.169.254/32", "fd00:ec2::254/128", "100.100.100.200/32")
 )
-
-
-class Refusal(StrEnum):
-    """Why the server must not connect to an address."""
-
-    METADATA = "METADATA"
-    """A cloud metadata endpoint (169.254.169.254 …)."""
-    LINK_LOCAL = "LINK_LOCAL"
-    UNSPECIFIED = "UNSPECIFIED"
-    """0.0.0.0/8 or ::, which reach the local host."""
-    MULTICAST = "MULTICAST"
-    BROADCAST = "BROADCAST"
-    DEPLOYMENT = "DEPLOYMENT"
-    """In a network the deployment denies (``deny``, MAILTAB_SMTP_DENY_NETWORKS)."""
-
-
-class NetworkError(Exception):
-    """The SMTP host cannot be used; subclasses say why."""
-
-
-class HostNotFound(NetworkError):
-    """The host name does not resolve (or the resolver did not answer in time)."""
-
-    def __init__(self, host: str, *, timed_out: bool = False) -> None:
-        super().__init__(f"host not found: {host}" + (" (resolver timed out)" if timed_out else ""))
-        self.host = host
-        self.timed_out = timed_out
-
-
-class AddressNotAllowed(NetworkError):
-    """The host resolves only to addresses the server must not connect to."""
-
-    def __init__(self, host: str, address: str, *, reason: Refusal = Refusal.DEPLOYMENT) -> None:
-        super().__init__(f"connections to {address} are not allowed (host {host})")
-        self.host = host
-        self.address = address
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +164,8 @@ def ascii_host(host: str) -> str:
     if _ip_literal(name) is not None:
         return name
     try:
-        return idna.encode(name, uts46=True).decode("ascii").lower()
-    except idna.IDNAError:
+        return ascii_domain(name)
+    except ValueError:
         raise HostNotFound(host) from None
 
 

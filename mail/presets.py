@@ -26,13 +26,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from i18n import Lang, Text
+from mail.errors import PresetError
 from mail.security import Security, resolve_security
 
 __all__ = [
     "ChecklistItem",
     "MailProviderStatus",
     "MxRule",
-    "PresetError",
     "ProviderCode",
     "ProviderPreset",
     "load_presets",
@@ -59,10 +59,6 @@ class MailProviderStatus(StrEnum):
     """Steps in the mailbox first (mail-client access, 2-Step Verification, an app password)."""
     OAUTH2_ONLY = "OAUTH2_ONLY"
     """The provider takes no password login at all: only OAuth2 (XOAUTH2) signs in."""
-
-
-class PresetError(ValueError):
-    """A providers file that cannot be used."""
 
 
 @dataclass(frozen=True, slots=True)

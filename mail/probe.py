@@ -29,7 +29,6 @@ that), then a plain one; a port offering AUTH before one that does not.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 import ssl
@@ -48,16 +47,18 @@ from aiosmtplib import (
     SMTPTimeoutError,
 )
 
-from i18n import Text
-from mail.diagnosis import (
-    CertificateProblem,
-    DiagnosisContext,
-    FailureCode,
-    SmtpFailure,
-    classify,
-    redact_reply,
+from mail.classify import ca_file_unusable, classify
+from mail.connect import (
+    address_literal,
+    answered_in_plain_text,
+    client_tls_context,
+    connect,
+    unverified_tls_context,
 )
-from mail.network import HostNotFound, IPNetwork, NetworkError, ResolvedTarget, resolve_target
+from mail.errors import HostNotFound, NetworkError
+from mail.failures import CertificateProblem, DiagnosisContext, FailureCode, SmtpFailure
+from mail.network import IPNetwork, ResolvedTarget, resolve_target
+from mail.redact import redact_reply
 from mail.security import Security
 
 __all__ = ["MAX_PROBE_PORTS", "TLS_PROBE_AFTER", "PortProbe", "ProbeOutcome", "probe_server"]
@@ -143,9 +144,15 @@ async def probe_server(
     deadline = loop.time() + timeout
     name = host.strip()
     try:
-        verify = await asyncio.to_thread(_verifying_context, ca_file)
+        verify = await asyncio.to_thread(client_tls_context, ca_file)
     except OSError as exc:  # ssl.SSLError is an OSError
-        return _no_ports(name, _ca_file_unusable(ca_file, exc))
+        # The operator needs the path and the reason; the user sees neither.
+        log.warning(
+            "MAILTAB_SMTP_CA_FILE %s cannot be used (%s): SMTP probes fail",
+            ca_file,
+            exc.strerror or type(exc).__name__,
+        )
+        return _no_ports(name, ca_file_unusable(host=name))
     try:
         async with asyncio.timeout_at(deadline):
             resolved = await resolve_target(
@@ -157,7 +164,7 @@ async def probe_server(
         return _no_ports(name, _host_failure(exc, name, wanted[0]))
     session = _Session(
         verify=verify,
-        unverified=_unverified_context(),
+        unverified=unverified_tls_context(),
         deadline=deadline,
         greeting_wait=min(TLS_PROBE_AFTER, timeout / 3),
         local_hostname=local_hostname,
@@ -219,6 +226,10 @@ class _Session:
     greeting_wait: float
     local_hostname: str | None
 
+    def remaining(self) -> float:
+        """Seconds left of the probe's time budget (never quite zero)."""
+        return max(self.deadline - asyncio.get_running_loop().time(), 0.001)
+
 
 @dataclass(slots=True)
 class _Findings:
@@ -276,7 +287,7 @@ async def _probe_port(target: ResolvedTarget, session: _Session) -> PortProbe:
 
 
 async def _examine(target: ResolvedTarget, findings: _Findings, session: _Session) -> None:
-    sock, address = await _connect(target, target.addresses or (target.address,))
+    sock, address = await connect(target, seconds=session.remaining())
     try:
         answer = await _greeting_or_tls(sock, target, address, session)
     except BaseException:
@@ -339,7 +350,7 @@ async def _tls_answer(target: ResolvedTarget, address: str, session: _Session) -
     except ssl.SSLCertVerificationError as exc:
         return _TlsAnswer(exc)  # TLS spoken; the certificate is the trouble
     except ssl.SSLError as exc:
-        return None if _plain_text_answer(exc) else _TlsAnswer(exc)
+        return None if answered_in_plain_text(exc) else _TlsAnswer(exc)
     except OSError:
         return None
     writer.close()
@@ -365,7 +376,7 @@ async def _implicit_tls_port(
         if findings.certificate_valid is not False:
             return  # the handshake itself fails: nothing more to learn
         context = session.unverified  # EHLO and QUIT only, see the module doc
-    sock, _ = await _connect(target, (address,))
+    sock, _ = await connect(target, seconds=session.remaining(), addresses=(address,))
     smtp = _client(sock, target, session, use_tls=True, tls_context=context)
     try:
         await _greet(smtp, findings)
@@ -408,7 +419,7 @@ async def _plain_port(
     finally:
         smtp.close()
     # The certificate failed: read the AUTH offer over an unverified upgrade (EHLO, QUIT only).
-    sock, _ = await _connect(target, (address,))
+    sock, _ = await connect(target, seconds=session.remaining(), addresses=(address,))
     smtp = _client(sock, target, session, use_tls=False, tls_context=None)
     try:
         await smtp.connect()
@@ -447,15 +458,14 @@ def _client(
     use_tls: bool,
     tls_context: ssl.SSLContext | None,
 ) -> SMTP:
-    remaining = max(session.deadline - asyncio.get_running_loop().time(), 0.001)
     return SMTP(
         hostname=target.host,  # the name the certificate must show (SNI included)
         sock=sock,
         use_tls=use_tls,
         start_tls=False,
         tls_context=tls_context,
-        timeout=remaining,
-        local_hostname=session.local_hostname or _address_literal(sock),
+        timeout=session.remaining(),
+        local_hostname=session.local_hostname or address_literal(sock),
     )
 
 
@@ -468,28 +478,6 @@ def _mechanisms(smtp: SMTP) -> tuple[str, ...]:
 async def _quit(smtp: SMTP) -> None:
     with suppress(SMTPException, OSError):
         await smtp.quit()
-
-
-async def _connect(target: ResolvedTarget, addresses: Sequence[str]) -> tuple[socket.socket, str]:
-    """A connected non-blocking socket to the first of ``addresses`` that accepts."""
-    loop = asyncio.get_running_loop()
-    error: OSError | None = None
-    for address in addresses:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, (address, target.port))
-        except OSError as exc:
-            sock.close()
-            error = exc
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        return sock, address
-    assert error is not None  # addresses is never empty
-    raise error
 
 
 # --- failures ---------------------------------------------------------------------------
@@ -515,67 +503,8 @@ def _for_probe(failure: SmtpFailure) -> SmtpFailure:
     return replace(failure, field=_PROBE_FIELDS.get(failure.field or ""))
 
 
-def _ca_file_unusable(ca_file: Path | None, exc: OSError) -> SmtpFailure:
-    # The operator needs the path and the reason; the user sees neither.
-    log.warning(
-        "MAILTAB_SMTP_CA_FILE %s cannot be used (%s): SMTP probes fail",
-        ca_file,
-        exc.strerror or type(exc).__name__,
-    )
-    return SmtpFailure(
-        code=FailureCode.TLS_CERTIFICATE,
-        field=None,
-        message=Text(
-            ru="Не удалось загрузить файл доверенных сертификатов этого развёртывания "
-            "(MAILTAB_SMTP_CA_FILE), поэтому сертификаты серверов нельзя проверить.",
-            en="The deployment's file of trusted certificates (MAILTAB_SMTP_CA_FILE) "
-            "cannot be used, so server certificates cannot be checked.",
-        ),
-        hint=Text(
-            ru="Это настройка сервера, а не ваших данных: обратитесь к администратору "
-            "развёртывания. Сервер не проверялся.",
-            en="This is a server setting, not your input: ask the deployment's "
-            "administrator. The server was not probed.",
-        ),
-    )
-
-
 def _no_ports(host: str, failure: SmtpFailure) -> ProbeOutcome:
     return ProbeOutcome(host=host, address=None, results=(), recommended=None, failure=failure)
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _verifying_context(ca_file: Path | None) -> ssl.SSLContext:
-    """The system's trusted CAs plus the deployment's; host names checked; TLS 1.2 or newer."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if ca_file is not None:
-        context.load_verify_locations(cafile=str(ca_file))
-    return context
-
-
-def _unverified_context() -> ssl.SSLContext:
-    # Only for reading the EHLO offer of a server whose certificate already failed:
-    # such a connection carries EHLO and QUIT, never a password or a letter.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _plain_text_answer(error: ssl.SSLError) -> bool:
-    # The ClientHello got plain text back ("220 ..." or "500 ..."): not a TLS port.
-    reason = str(getattr(error, "reason", None) or "").upper()
-    return reason in {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST"} or (
-        "wrong version number" in str(error).lower()
-    )
-
-
-def _address_literal(sock: socket.socket) -> str:
-    # As for test letters: says nothing of this machine's host name and needs no DNS.
-    host = str(sock.getsockname()[0]).partition("%")[0]
-    if ipaddress.ip_address(host).version == 6:
-        return f"[IPv6:{host}]"
-    return f"[{host}]"

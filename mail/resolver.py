@@ -32,11 +32,12 @@ import dns.resolver
 from dns.rdtypes.ANY.MX import MX
 from dns.rdtypes.IN.SRV import SRV
 
+from mail.errors import DnsUnavailable
+
 __all__ = [
     "DEFAULT_DNS_TIMEOUT",
     "DnsCache",
     "DnsResolver",
-    "DnsUnavailable",
     "MxRecord",
     "Nameserver",
     "SrvRecord",
@@ -45,10 +46,6 @@ __all__ = [
 
 #: Seconds one look-up may take (MAILTAB_DNS_TIMEOUT's default).
 DEFAULT_DNS_TIMEOUT = 3.0
-
-
-class DnsUnavailable(Exception):
-    """No name server answered in time (unreachable, refusing, or silent)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,14 @@ from enum import StrEnum
 
 from i18n import Text
 
-__all__ = ["IMPLICIT_TLS_PORTS", "ModeProblem", "Security", "check_mode", "resolve_security"]
+__all__ = [
+    "IMPLICIT_TLS_PORTS",
+    "ModeProblem",
+    "Security",
+    "check_mode",
+    "mode_field",
+    "resolve_security",
+]
 
 #: Ports where a server expects a TLS ClientHello before any SMTP greeting.
 IMPLICIT_TLS_PORTS = frozenset({465})
@@ -38,6 +45,18 @@ def use_ssl_for(security: Security) -> bool:
     return security is not Security.NONE
 
 
+def mode_field(*, explicit: bool, box_at_fault: bool) -> str:
+    """The input field to blame when the security mode and the port do not fit together.
+
+    The one rule for every such problem, found before connecting or by the server's
+    answer: ``security`` when the mode was chosen explicitly; else the "Use SSL" box
+    when ticking (or unticking) it is the fix (``box_at_fault``), else the port.
+    """
+    if explicit:
+        return "security"
+    return "useSsl" if box_at_fault else "port"
+
+
 @dataclass(frozen=True, slots=True)
 class ModeProblem:
     """A security mode and port that are known to hang or fail, with the field to change."""
@@ -49,13 +68,12 @@ class ModeProblem:
 def check_mode(security: Security, port: int, *, explicit: bool) -> ModeProblem | None:
     """Refuse the combinations that cannot work before anything connects.
 
-    The field named is the one the administrator most likely has to change:
-    ``security`` when the mode was chosen explicitly, else ``useSsl``.
+    The field named is the one the administrator most likely has to change
+    (``mode_field``).
     """
-    field = "security" if explicit else "useSsl"
     if port in IMPLICIT_TLS_PORTS and security is not Security.SSL_TLS:
         return ModeProblem(
-            field,
+            mode_field(explicit=explicit, box_at_fault=True),
             Text(
                 ru=f"Порт {port} требует SSL: включите «Использовать SSL» или укажите порт 587.",
                 en=f"Port {port} needs SSL: tick Use SSL or use port 587.",
@@ -63,7 +81,7 @@ def check_mode(security: Security, port: int, *, explicit: bool) -> ModeProblem 
         )
     if port in PLAIN_GREETING_PORTS and security is Security.SSL_TLS:
         return ModeProblem(
-            "port" if not explicit else "security",
+            mode_field(explicit=explicit, box_at_fault=False),
             Text(
                 ru=f"На порту {port} SSL включается командой STARTTLS, а не сразу: "
                 "укажите порт 465 или режим STARTTLS.",

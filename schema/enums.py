@@ -7,7 +7,7 @@ from typing import TypeAlias
 
 import strawberry
 
-from mail.diagnosis import CertificateProblem, FailureCode
+from mail.failures import CertificateProblem, FailureCode
 from mail.presets import ProviderCode
 from mail.security import Security
 from models import OutletKind

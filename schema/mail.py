@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from i18n import Lang
-from mail.diagnosis import SmtpFailure as DomainSmtpFailure
+from mail.failures import SmtpFailure as DomainSmtpFailure
 from models import EmailAccount as EmailAccountModel
 from models import TestEmailAttempt as TestEmailAttemptModel
 from schema.enums import (

@@ -17,8 +17,9 @@ from email.message import EmailMessage
 
 from i18n import Lang, Text
 from mail.delivery import DeliveryResult, SmtpTarget, deliver
-from mail.diagnosis import SmtpFailure
-from mail.letter import HeaderInjection, LetterError, build_test_letter
+from mail.failures import SmtpFailure
+from mail.errors import HeaderInjection, LetterError
+from mail.letter import build_test_letter
 from models import ApiToken, EmailAccount, TestEmailAttempt
 from services.mail_settings import (
     MailForm,

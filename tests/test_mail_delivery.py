@@ -34,21 +34,14 @@ from aiosmtplib import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-import mail.delivery
+import mail.connect
 from mail.delivery import DeliveryResult, SmtpTarget, deliver
-from mail.diagnosis import (
-    AuthNotOffered,
-    CertificateProblem,
-    DiagnosisContext,
-    FailureCode,
-    SmtpFailure,
-    Stage,
-    classify,
-    classify_reply,
-    redact_reply,
-)
+from mail.errors import AuthNotOffered
+from mail.failures import CertificateProblem, DiagnosisContext, FailureCode, SmtpFailure, Stage
+from mail.classify import classify, classify_reply
+from mail.redact import redact_reply
 from mail.letter import build_test_letter
-from mail.network import AddressNotAllowed, HostNotFound
+from mail.errors import AddressNotAllowed, HostNotFound
 from mail.presets import ProviderCode, ProviderPreset, load_presets
 from mail.security import Security
 from tests.smtpd import (
@@ -262,7 +255,7 @@ async def test_the_certificate_is_checked_against_the_name_not_the_address(
 async def test_a_late_greeting_is_not_taken_for_tls(
     monkeypatch: pytest.MonkeyPatch, certificates: Certificates
 ) -> None:
-    monkeypatch.setattr(mail.delivery, "GREETING_PROBE_AFTER", 0.05)
+    monkeypatch.setattr(mail.connect, "GREETING_PROBE_AFTER", 0.05)
     async with smtp_server(
         mode=ServerMode.STARTTLS,
         certificate=certificates.good,

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import mail.letter as letter
 from i18n import Lang
-from mail.letter import LetterError, build_test_letter, needs_smtputf8, smtp_address
+from mail.errors import LetterError
+from mail.letter import build_test_letter, needs_smtputf8, smtp_address
 from mail.security import Security
 from services.validation import Problems, clean_text
 

@@ -9,15 +9,8 @@ from typing import Any
 
 import pytest
 
-from mail.network import (
-    AddressNotAllowed,
-    HostNotFound,
-    IPNetwork,
-    ascii_host,
-    is_allowed,
-    parse_networks,
-    resolve_target,
-)
+from mail.errors import AddressNotAllowed, HostNotFound
+from mail.network import IPNetwork, ascii_host, is_allowed, parse_networks, resolve_target
 
 
 def _net(*values: str) -> tuple[IPNetwork, ...]:

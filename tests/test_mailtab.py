@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from mail.presets import PresetError, ProviderCode, load_presets
+from mail.errors import PresetError
+from mail.presets import ProviderCode, load_presets
 from models import Firm, Outlet, OutletKind
 
 MAIL_TAB = "{ mailTab { available missing passwordHelpUrl } }"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from mail.delivery import DeliveryResult, SmtpTarget, deliver
-from mail.diagnosis import FailureCode
+from mail.failures import FailureCode
 from mail.letter import build_test_letter
 from mail.security import Security
 from models import Firm, Outlet, OutletKind

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mail.diagnosis import CertificateProblem, FailureCode
+from mail.failures import CertificateProblem, FailureCode
 from mail.probe import MAX_PROBE_PORTS, TLS_PROBE_AFTER, PortProbe, ProbeOutcome, probe_server
 from mail.security import Security
 from tests.smtpd import (
