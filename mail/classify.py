@@ -1,23 +1,20 @@
-"""Why a test letter failed, in words an administrator can act on.
+"""Why an SMTP exchange failed: from what was raised, or what the server said, to a cause.
 
-``classify`` turns whatever the SMTP exchange raised into an ``SmtpFailure``:
-a machine-readable code, the input field most likely at fault, a message and
-a hint in Russian and English (mail.failure_texts), the provider's help link, and the
-server's reply with anything secret removed (mail.redact). The most specific cause is
+``classify`` turns whatever the SMTP exchange raised into an ``SmtpFailure``
+(mail.failures); ``classify_reply`` does it for a server's reply, by the providers' known
+wordings (SMTP-REPLIES.md) first. The failure's field, texts and help link come from
+mail.explain; the reply passed on is redacted (mail.redact). The most specific cause is
 looked for first: a certificate error hides inside a connect error, a connect timeout is
 also a connect error, and a provider's wording beats a bare reply code.
 """
 
 from __future__ import annotations
 
-import errno
 import re
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from aiosmtplib import (
     SMTPAuthenticationError,
@@ -36,24 +33,14 @@ from aiosmtplib import (
     SMTPTimeoutError,
 )
 
-from i18n import Text
-from mail import failure_texts as texts
+from mail import explain
 from mail.connect import answered_in_plain_text
-from mail.errors import AddressNotAllowed, AuthNotOffered, HostNotFound, Refusal
-from mail.failures import CertificateProblem, DiagnosisContext, FailureCode, SmtpFailure, Stage
-from mail.presets import ProviderCode
+from mail.errors import AddressNotAllowed, AuthNotOffered, HostNotFound
+from mail.failures import DiagnosisContext, SmtpFailure, Stage
 from mail.redact import redact_reply
-from mail.security import IMPLICIT_TLS_PORTS, Security, mode_field
+from mail.security import Security
 
-__all__ = [
-    "address_refused",
-    "ca_file_unusable",
-    "classify",
-    "classify_reply",
-    "implicit_tls_expected",
-    "not_smtp_server",
-    "smtputf8_not_supported",
-]
+__all__ = ["classify", "classify_reply"]
 
 
 # --- entry points ----------------------------------------------------------------------
@@ -62,43 +49,47 @@ __all__ = [
 def classify(exc: BaseException, *, context: DiagnosisContext) -> SmtpFailure:
     """The failure an exception from resolving, connecting or talking SMTP stands for."""
     if isinstance(exc, HostNotFound):
-        return _dns_failure(context, timed_out=exc.timed_out)
+        return explain.dns_failure(context, timed_out=exc.timed_out)
     if isinstance(exc, AddressNotAllowed):
-        return _address_not_allowed(context, exc)
+        return explain.address_not_allowed(context, exc)
     certificate_error = _find(exc, ssl.SSLCertVerificationError)
     if certificate_error is not None:
-        return _certificate(context, certificate_error)
+        return explain.certificate(context, certificate_error)
     tls_error = _find(exc, ssl.SSLError)
     if tls_error is not None:
         if answered_in_plain_text(tls_error):
-            return _implicit_tls_refused(context)
-        return _tls_handshake(context)
+            return explain.implicit_tls_refused(context)
+        return explain.tls_handshake(context)
     if isinstance(exc, SMTPConnectTimeoutError):
-        return _timeout(context, connecting=True)
+        return explain.timeout(context, connecting=True)
     if isinstance(exc, SMTPConnectResponseError):
         return classify_reply(exc.code, exc.message, context=context, stage=Stage.GREETING)
     if isinstance(exc, SMTPConnectError):
-        return _connect_error(context, exc.__cause__ or exc)
+        return explain.connect_error(context, exc.__cause__ or exc)
     if isinstance(exc, SMTPRecipientsRefused):
         first = exc.recipients[0] if exc.recipients else None
         if first is not None:
             return classify_reply(first.code, first.message, context=context, stage=Stage.RCPT)
-        return _recipient_rejected(context, None, None)
+        return explain.recipient_rejected(context, None, None)
     if isinstance(exc, SMTPResponseException):
         return classify_reply(exc.code, exc.message, context=context, stage=_stage_of(exc))
     if isinstance(exc, SMTPNotSupported) and "smtputf8" in exc.message.lower():
-        return smtputf8_not_supported(context, field="address")
+        return explain.smtputf8_not_supported(context, field="address")
     if isinstance(exc, SMTPServerDisconnected):
-        return _disconnected(context)
+        return explain.disconnected(context)
     if isinstance(exc, (SMTPTimeoutError, TimeoutError)):
-        return _timeout(context, connecting=False)
+        return explain.timeout(context, connecting=False)
     if isinstance(exc, AuthNotOffered):
-        return _tls_required(context) if exc.starttls_offered else _auth_not_supported(context)
+        return (
+            explain.tls_required(context)
+            if exc.starttls_offered
+            else explain.auth_not_supported(context)
+        )
     if isinstance(exc, SMTPException):
         return _smtp_exception(context, exc.message)
     if isinstance(exc, OSError):
-        return _connect_error(context, exc)
-    return _unknown(None, None)
+        return explain.connect_error(context, exc)
+    return explain.unknown(None, None)
 
 
 def classify_reply(
@@ -112,78 +103,32 @@ def classify_reply(
         return _with_reply(failure, code, text)
 
     if _MICROSOFT_BASIC_AUTH_OFF.search(low) or (
-        "5.7.3" in low and "authentication unsuccessful" in low and _is_microsoft(context, low)
+        "5.7.3" in low
+        and "authentication unsuccessful" in low
+        and explain.is_microsoft(context, low)
     ):
-        return done(_password_login_disabled(context, text))
+        return done(explain.password_login_disabled(context, text))
     if _APP_PASSWORD.search(low):
-        return done(_app_password_required(context, text))
+        return done(explain.app_password_required(context, text))
     if _WEB_LOGIN.search(low):
-        return done(_web_login_required(context, text))
+        return done(explain.web_login_required(context, text))
     if _TLS_REQUIRED.search(low) or code == 538:
-        return done(_tls_required(context))
+        return done(explain.tls_required(context))
     if 400 <= code < 500:
-        return done(_temporary(context, code))
+        return done(explain.temporary(context, code))
     if _RELAY_DENIED.search(low):
-        return done(_relay_denied(context))
+        return done(explain.relay_denied(context))
     if stage is Stage.AUTH:
-        return done(_auth_failed(context, low))
+        return done(explain.auth_failed(context, low))
     if _AUTH_REQUIRED.search(low):
-        return done(_auth_failed(context, low))
+        return done(explain.auth_failed(context, low))
     if stage is Stage.MAIL or _SENDER_REJECTED.search(low):
-        return done(_sender_rejected(context))
+        return done(explain.sender_rejected(context))
     if stage is Stage.RCPT or _RECIPIENT_REJECTED.search(low):
-        return done(_recipient_rejected(context, code, text))
+        return done(explain.recipient_rejected(context, code, text))
     if stage is Stage.DATA:
-        return done(_message_rejected())
-    return done(_unknown(code, text))
-
-
-def implicit_tls_expected(context: DiagnosisContext) -> SmtpFailure:
-    """STARTTLS or plain text against a port that waits for a TLS handshake (465)."""
-    field_name = mode_field(
-        explicit=context.explicit_security, box_at_fault=context.security is Security.NONE
-    )
-    hint = (
-        texts.IMPLICIT_TLS_EXPECTED_HINT_NO_SSL
-        if context.security is Security.NONE
-        else texts.IMPLICIT_TLS_EXPECTED_HINT
-    )
-    return SmtpFailure(
-        code=FailureCode.TLS_MISMATCH,
-        field=field_name,
-        message=texts.IMPLICIT_TLS_EXPECTED.format(port=context.port),
-        hint=hint,
-    )
-
-
-def not_smtp_server(context: DiagnosisContext) -> SmtpFailure:
-    """Another service answered (SSH, FTP, HTTP …): none of its words are passed on."""
-    return SmtpFailure(
-        code=FailureCode.NOT_SMTP_SERVER,
-        field="port",
-        message=texts.NOT_SMTP_SERVER.format(host=context.host, port=context.port),
-        hint=texts.NOT_SMTP_SERVER_HINT,
-    )
-
-
-def ca_file_unusable(*, host: str) -> SmtpFailure:
-    """The deployment's MAILTAB_SMTP_CA_FILE cannot be loaded: nothing about ``host`` is known."""
-    return SmtpFailure(
-        code=FailureCode.TLS_CERTIFICATE,
-        field=None,
-        message=texts.CA_FILE_UNUSABLE.format(host=host),
-        hint=texts.CA_FILE_UNUSABLE_HINT,
-    )
-
-
-def smtputf8_not_supported(context: DiagnosisContext, *, field: str) -> SmtpFailure:
-    """An address with non-Latin letters before "@" and a server without SMTPUTF8."""
-    return SmtpFailure(
-        code=FailureCode.SMTPUTF8_NOT_SUPPORTED,
-        field=field,
-        message=texts.SMTPUTF8_NOT_SUPPORTED,
-        hint=texts.SMTPUTF8_NOT_SUPPORTED_HINT,
-    )
+        return done(explain.message_rejected())
+    return done(explain.unknown(code, text))
 
 
 # --- reply patterns (see SMTP-REPLIES.md) ----------------------------------------------
@@ -211,300 +156,18 @@ _RECIPIENT_REJECTED = re.compile(
     r"5\.1\.1\b|user unknown|recipient address rejected|mailbox (unavailable|not found)"
     r"|no such user|does not exist"
 )
-_URL = re.compile(r"https://[^\s<>\"')]+")
-
-#: Hosts whose links in a reply may be passed on as the help link: a reply is the
-#: server's text, and a server the admin typed in must not plant arbitrary links.
-_TRUSTED_HELP_HOSTS = (
-    "support.google.com",
-    "help.mail.ru",
-    "yandex.ru",
-    "yandex.com",
-    "support.microsoft.com",
-    "learn.microsoft.com",
-    "aka.ms",
-    "help.rambler.ru",
-)
-
-
-# --- builders ----------------------------------------------------------------------------
-
-
-def _dns_failure(context: DiagnosisContext, *, timed_out: bool) -> SmtpFailure:
-    message = texts.DNS_TIMED_OUT if timed_out else texts.DNS_NOT_FOUND
-    hint = texts.DNS_TIMED_OUT_HINT if timed_out else texts.DNS_NOT_FOUND_HINT
-    return SmtpFailure(
-        code=FailureCode.DNS_FAILURE,
-        field="smtpHost",
-        message=message.format(host=context.host),
-        hint=hint,
-    )
-
-
-def address_refused(address: str, reason: Refusal) -> tuple[Text, Text]:
-    """The message and the hint for an address the server never connects to."""
-    hint = (
-        texts.DEPLOYMENT_REFUSED_HINT
-        if reason is Refusal.DEPLOYMENT
-        else texts.ADDRESS_REFUSED_HINT
-    )
-    return texts.ADDRESS_REFUSED[reason].format(address=address), hint
-
-
-def _address_not_allowed(context: DiagnosisContext, exc: AddressNotAllowed) -> SmtpFailure:
-    message, hint = address_refused(exc.address, exc.reason)
-    return SmtpFailure(
-        code=FailureCode.ADDRESS_NOT_ALLOWED, field="smtpHost", message=message, hint=hint
-    )
-
-
-def _connect_error(context: DiagnosisContext, cause: BaseException) -> SmtpFailure:
-    if isinstance(cause, ConnectionRefusedError):
-        return SmtpFailure(
-            code=FailureCode.CONNECTION_REFUSED,
-            field="port",
-            message=texts.CONNECTION_REFUSED.format(host=context.host, port=context.port),
-            hint=texts.CONNECTION_REFUSED_HINT,
-        )
-    if isinstance(cause, socket.gaierror):
-        return _dns_failure(context, timed_out=False)
-    if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
-        return SmtpFailure(
-            code=FailureCode.HOST_UNREACHABLE,
-            field="smtpHost",
-            message=texts.HOST_UNREACHABLE.format(host=context.host),
-            hint=texts.HOST_UNREACHABLE_HINT,
-        )
-    if isinstance(cause, TimeoutError):
-        return _timeout(context, connecting=True)
-    if isinstance(cause, ConnectionError):
-        return _disconnected(context)
-    return _unknown(None, None)
-
-
-_UNREACHABLE = frozenset(
-    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.ENETDOWN, errno.EHOSTDOWN}
-)
-
-
-def _timeout(context: DiagnosisContext, *, connecting: bool) -> SmtpFailure:
-    if connecting:
-        return SmtpFailure(
-            code=FailureCode.TIMEOUT,
-            field="port",
-            message=texts.CONNECT_TIMEOUT.format(host=context.host, port=context.port),
-            hint=texts.CONNECT_TIMEOUT_HINT.format(port=context.port),
-        )
-    return SmtpFailure(
-        code=FailureCode.TIMEOUT,
-        field=None,
-        message=texts.EXCHANGE_TIMEOUT.format(host=context.host),
-        hint=texts.EXCHANGE_TIMEOUT_HINT,
-    )
-
-
-def _implicit_tls_refused(context: DiagnosisContext) -> SmtpFailure:
-    """SSL from the start, but the server greeted in plain text (WRONG_VERSION_NUMBER)."""
-    field_name = mode_field(
-        explicit=context.explicit_security, box_at_fault=context.port in IMPLICIT_TLS_PORTS
-    )
-    return SmtpFailure(
-        code=FailureCode.TLS_MISMATCH,
-        field=field_name,
-        message=texts.IMPLICIT_TLS_REFUSED.format(port=context.port),
-        hint=texts.IMPLICIT_TLS_REFUSED_HINT,
-    )
-
-
-def _starttls_not_offered(context: DiagnosisContext) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.TLS_MISMATCH,
-        field=context.mode_field,
-        message=texts.STARTTLS_NOT_OFFERED.format(host=context.host, port=context.port),
-        hint=texts.STARTTLS_NOT_OFFERED_HINT,
-    )
-
-
-def _tls_required(context: DiagnosisContext) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.TLS_MISMATCH,
-        field=context.mode_field,
-        message=texts.TLS_REQUIRED,
-        hint=texts.TLS_REQUIRED_HINT,
-    )
-
-
-def _tls_handshake(context: DiagnosisContext) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.TLS_HANDSHAKE,
-        field=None,
-        message=texts.TLS_HANDSHAKE.format(host=context.host, port=context.port),
-        hint=texts.TLS_HANDSHAKE_HINT,
-    )
-
-
-def _certificate(context: DiagnosisContext, error: ssl.SSLCertVerificationError) -> SmtpFailure:
-    problem = _certificate_problem(error)
-    host = context.host
-    message, hint = texts.CERTIFICATE[problem]
-    return SmtpFailure(
-        code=FailureCode.TLS_CERTIFICATE,
-        field="smtpHost",
-        message=message.format(host=host),
-        hint=hint,
-        certificate_problem=problem,
-    )
-
-
-def _auth_failed(context: DiagnosisContext, low: str) -> SmtpFailure:
-    provider = _provider(context, low)
-    help_url = _preset_help_url(context)
-    if provider is ProviderCode.YANDEX:
-        hint = texts.AUTH_FAILED_HINT_YANDEX
-    elif provider is ProviderCode.RAMBLER:
-        hint = texts.AUTH_FAILED_HINT_RAMBLER
-    elif provider in (ProviderCode.GOOGLE, ProviderCode.MAIL_RU):
-        hint = texts.AUTH_FAILED_HINT_APP_PASSWORD
-    else:
-        hint = texts.AUTH_FAILED_HINT.format(address=context.address)
-    return SmtpFailure(
-        code=FailureCode.AUTH_FAILED,
-        field="password",
-        message=texts.AUTH_FAILED,
-        hint=hint,
-        help_url=help_url,
-    )
-
-
-def _app_password_required(context: DiagnosisContext, text: str) -> SmtpFailure:
-    provider = _provider(context, text.lower())
-    hints = texts.APP_PASSWORD_REQUIRED_HINTS
-    hint = hints.get(
-        provider or ProviderCode.OTHER,
-        texts.APP_PASSWORD_REQUIRED_HINT,
-    )
-    return SmtpFailure(
-        code=FailureCode.APP_PASSWORD_REQUIRED,
-        field="password",
-        message=texts.APP_PASSWORD_REQUIRED,
-        hint=hint,
-        help_url=_preset_help_url(context) or _help_url_in(text),
-    )
-
-
-def _password_login_disabled(context: DiagnosisContext, text: str) -> SmtpFailure:
-    preset = context.preset
-    help_url = preset.app_password_help_url if preset and preset.password_login_disabled else None
-    return SmtpFailure(
-        code=FailureCode.PASSWORD_LOGIN_DISABLED,
-        field="password",
-        message=texts.PASSWORD_LOGIN_DISABLED,
-        hint=texts.PASSWORD_LOGIN_DISABLED_HINT,
-        help_url=help_url or _help_url_in(text),
-    )
-
-
-def _web_login_required(context: DiagnosisContext, text: str) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.WEB_LOGIN_REQUIRED,
-        field=None,
-        message=texts.WEB_LOGIN_REQUIRED,
-        hint=texts.WEB_LOGIN_REQUIRED_HINT,
-        help_url=_preset_help_url(context) or _help_url_in(text),
-    )
-
-
-def _sender_rejected(context: DiagnosisContext) -> SmtpFailure:
-    if context.sender_differs:
-        return SmtpFailure(
-            code=FailureCode.SENDER_REJECTED,
-            field="senderEmail",
-            message=texts.SENDER_EMAIL_REJECTED.format(sender=context.sender_email or ""),
-            hint=texts.SENDER_EMAIL_REJECTED_HINT,
-        )
-    return SmtpFailure(
-        code=FailureCode.SENDER_REJECTED,
-        field="address",
-        message=texts.SENDER_ADDRESS_REJECTED.format(sender=context.address),
-        hint=texts.SENDER_ADDRESS_REJECTED_HINT,
-    )
-
-
-def _recipient_rejected(
-    context: DiagnosisContext, code: int | None, text: str | None
-) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.RECIPIENT_REJECTED,
-        field="recipient",
-        message=texts.RECIPIENT_REJECTED.format(recipient=context.recipient or ""),
-        hint=texts.RECIPIENT_REJECTED_HINT,
-    )
-
-
-def _relay_denied(context: DiagnosisContext) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.RELAY_DENIED,
-        field="port",
-        message=texts.RELAY_DENIED,
-        hint=texts.RELAY_DENIED_HINT,
-    )
-
-
-def _message_rejected() -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.MESSAGE_REJECTED,
-        field=None,
-        message=texts.MESSAGE_REJECTED,
-        hint=texts.MESSAGE_REJECTED_HINT,
-    )
-
-
-def _temporary(context: DiagnosisContext, code: int) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.TEMPORARY_FAILURE,
-        field=None,
-        message=texts.TEMPORARY_FAILURE.format(code=code),
-        hint=texts.TEMPORARY_FAILURE_HINT,
-    )
-
-
-def _disconnected(context: DiagnosisContext) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.SERVER_DISCONNECTED,
-        field=None,
-        message=texts.SERVER_DISCONNECTED.format(host=context.host, port=context.port),
-        hint=texts.SERVER_DISCONNECTED_HINT,
-    )
 
 
 def _smtp_exception(context: DiagnosisContext, message: str) -> SmtpFailure:
     low = message.lower()
     if "starttls extension not supported" in low:
-        return _starttls_not_offered(context)
+        return explain.starttls_not_offered(context)
     if "auth extension is not supported" in low and context.security is Security.NONE:
         # The server offers login only after STARTTLS: aiosmtplib refuses before sending it.
-        return _tls_required(context)
+        return explain.tls_required(context)
     if "auth extension is not supported" in low or "no suitable authentication" in low:
-        return _auth_not_supported(context)
-    return _unknown(None, None)
-
-
-def _auth_not_supported(context: DiagnosisContext) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.AUTH_NOT_SUPPORTED,
-        field="port",
-        message=texts.AUTH_NOT_SUPPORTED.format(host=context.host, port=context.port),
-        hint=texts.AUTH_NOT_SUPPORTED_HINT,
-    )
-
-
-def _unknown(code: int | None, text: str | None) -> SmtpFailure:
-    return SmtpFailure(
-        code=FailureCode.UNKNOWN,
-        field=None,
-        message=texts.UNKNOWN,
-        hint=texts.UNKNOWN_HINT if text else None,
-    )
+        return explain.auth_not_supported(context)
+    return explain.unknown(None, None)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -549,71 +212,3 @@ def _find(exc: BaseException, kind: type[_E]) -> _E | None:
         if isinstance(candidate, kind):
             return candidate
     return None
-
-
-_UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21, 27})  # X509_V_ERR_* for an unknown issuer
-_EXPIRED = 10
-_NOT_YET_VALID = 9
-_NAME_MISMATCH = frozenset({62, 64})  # HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
-
-
-def _certificate_problem(error: ssl.SSLCertVerificationError) -> CertificateProblem:
-    code = getattr(error, "verify_code", None)
-    text = str(getattr(error, "verify_message", None) or "").lower()
-    if code in _NAME_MISMATCH or "mismatch" in text:
-        return CertificateProblem.HOSTNAME_MISMATCH
-    if code == _EXPIRED or "expired" in text:
-        return CertificateProblem.EXPIRED
-    if code == _NOT_YET_VALID or "not yet valid" in text:
-        return CertificateProblem.NOT_YET_VALID
-    if code in _UNTRUSTED_CODES or "self-signed" in text or "issuer" in text:
-        return CertificateProblem.UNTRUSTED
-    return CertificateProblem.OTHER
-
-
-def _preset_help_url(context: DiagnosisContext) -> str | None:
-    preset = context.preset
-    if preset is None or preset.code is ProviderCode.OTHER:
-        return None
-    return preset.app_password_help_url
-
-
-def _help_url_in(text: str) -> str | None:
-    for url in _URL.findall(text):
-        host = (urlsplit(url).hostname or "").lower()
-        if any(host == h or host.endswith("." + h) for h in _TRUSTED_HELP_HOSTS):
-            return str(url).rstrip(".,;")
-    return None
-
-
-_PROVIDER_MARKERS: tuple[tuple[ProviderCode, tuple[str, ...]], ...] = (
-    (ProviderCode.GOOGLE, ("gmail.com", "google.com", "googlemail.com", "gsmtp")),
-    (ProviderCode.MAIL_RU, ("mail.ru", "prilozheniya")),
-    (ProviderCode.YANDEX, ("yandex", "ya.ru")),
-    (ProviderCode.RAMBLER, ("rambler",)),
-    (ProviderCode.OUTLOOK, ("outlook.com", "office365.com", "hotmail.com", "live.com")),
-)
-
-
-def _provider(context: DiagnosisContext, low_reply: str) -> ProviderCode | None:
-    if context.preset is not None and context.preset.code is not ProviderCode.OTHER:
-        return context.preset.code
-    haystack = f"{context.host.lower()} {low_reply}"
-    for code, markers in _PROVIDER_MARKERS:
-        if any(marker in haystack for marker in markers):
-            return code
-    return None
-
-
-def _is_microsoft(context: DiagnosisContext, low_reply: str) -> bool:
-    """Outlook.com (personal accounts), where password login is off for everyone.
-
-    Microsoft 365 (smtp.office365.com) gives the same 5.7.3 for a plain wrong
-    password, so only the personal service's hosts count here.
-    """
-    if context.preset is not None and context.preset.password_login_disabled:
-        return True
-    return context.host.lower().rstrip(".").endswith(_MICROSOFT_PERSONAL_HOSTS)
-
-
-_MICROSOFT_PERSONAL_HOSTS = ("outlook.com", "hotmail.com", "live.com")

@@ -48,13 +48,7 @@ from aiosmtplib import (
     SMTPResponse,
 )
 
-from mail.classify import (
-    ca_file_unusable,
-    classify,
-    implicit_tls_expected,
-    not_smtp_server,
-    smtputf8_not_supported,
-)
+from mail.classify import classify
 from mail.connect import address_literal, await_greeting, client_tls_context, connect, greeted
 from mail.errors import (
     AuthNotOffered,
@@ -62,6 +56,12 @@ from mail.errors import (
     NetworkError,
     NotSmtpServer,
     Smtputf8Unsupported,
+)
+from mail.explain import (
+    ca_file_unusable,
+    implicit_tls_expected,
+    not_smtp_server,
+    smtputf8_not_supported,
 )
 from mail.failures import DiagnosisContext, SmtpFailure
 from mail.letter import needs_smtputf8, smtp_address

@@ -2,7 +2,8 @@
 
 One table for translators and proof-readers: ``mail.classify`` decides which text
 applies and fills in ``{host}``, ``{port}`` and the like; nothing here decides anything.
-A ``…_HINT`` is what to do about the text of the same name.
+A ``…_HINT`` is what to do about the text of the same name. The table is long on
+purpose: all of it in one file is what makes it proof-readable.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ from aiosmtplib import (
     SMTPTimeoutError,
 )
 
-from mail.classify import ca_file_unusable, classify
+from mail.classify import classify
 from mail.connect import (
     address_literal,
     answered_in_plain_text,
@@ -56,6 +56,7 @@ from mail.connect import (
     unverified_tls_context,
 )
 from mail.errors import HostNotFound, NetworkError
+from mail.explain import ca_file_unusable
 from mail.failures import CertificateProblem, DiagnosisContext, FailureCode, SmtpFailure
 from mail.network import IPNetwork, ResolvedTarget, resolve_target
 from mail.redact import redact_reply

@@ -26,7 +26,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from i18n import Text
-from mail.classify import address_refused
+from mail.explain import address_refused
 from mail.network import IPNetwork, refused_ip_literal
 from mail.presets import ProviderCode, ProviderPreset, provider_for_address
 from mail.security import Security, check_mode, resolve_security, use_ssl_for

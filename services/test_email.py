@@ -17,8 +17,8 @@ from email.message import EmailMessage
 
 from i18n import Lang, Text
 from mail.delivery import DeliveryResult, SmtpTarget, deliver
-from mail.failures import SmtpFailure
 from mail.errors import HeaderInjection, LetterError
+from mail.failures import SmtpFailure
 from mail.letter import build_test_letter
 from models import ApiToken, EmailAccount, TestEmailAttempt
 from services.mail_settings import (

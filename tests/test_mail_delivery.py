@@ -35,14 +35,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mail.connect
-from mail.delivery import DeliveryResult, SmtpTarget, deliver
-from mail.errors import AuthNotOffered
-from mail.failures import CertificateProblem, DiagnosisContext, FailureCode, SmtpFailure, Stage
 from mail.classify import classify, classify_reply
-from mail.redact import redact_reply
+from mail.delivery import DeliveryResult, SmtpTarget, deliver
+from mail.errors import AddressNotAllowed, AuthNotOffered, HostNotFound
+from mail.failures import CertificateProblem, DiagnosisContext, FailureCode, SmtpFailure, Stage
 from mail.letter import build_test_letter
-from mail.errors import AddressNotAllowed, HostNotFound
 from mail.presets import ProviderCode, ProviderPreset, load_presets
+from mail.redact import redact_reply
 from mail.security import Security
 from tests.smtpd import (
     GMAIL_APP_PASSWORD_REQUIRED,

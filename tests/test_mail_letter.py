@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import mail.letter as letter
 from i18n import Lang
-from mail.errors import LetterError
+from mail.errors import HeaderInjection, LetterError
 from mail.letter import build_test_letter, needs_smtputf8, smtp_address
 from mail.security import Security
 from services.validation import Problems, clean_text
@@ -225,7 +225,7 @@ def _squash(text: str) -> str:
 
 @pytest.mark.parametrize("name", ENCODED_NAMES.values(), ids=ENCODED_NAMES.keys())
 def test_encoded_sender_names_are_refused(name: str) -> None:
-    with pytest.raises(letter.HeaderInjection) as refused:
+    with pytest.raises(HeaderInjection) as refused:
         _letter(sender_name=name)
     assert refused.value.field == "senderName"
 
@@ -239,7 +239,7 @@ def test_encoded_sender_names_are_refused(name: str) -> None:
     ],
 )
 def test_encoded_addresses_are_refused(values: dict[str, str], field: str) -> None:
-    with pytest.raises(letter.HeaderInjection) as refused:
+    with pytest.raises(HeaderInjection) as refused:
         _letter(**values)  # type: ignore[arg-type]
     assert refused.value.field == field
 
@@ -250,14 +250,14 @@ def test_the_wire_check_alone_stops_what_the_library_would_decode(
 ) -> None:
     """Without the encoded-word rule, the check of the generated headers still refuses."""
     monkeypatch.setattr(letter, "has_encoded_word", lambda text: False)
-    with pytest.raises(letter.HeaderInjection) as refused:
+    with pytest.raises(HeaderInjection) as refused:
         _letter(sender_name=name)
     assert refused.value.field == "senderName"
 
 
 def test_the_wire_check_alone_stops_an_encoded_local_part(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(letter, "has_encoded_word", lambda text: False)
-    with pytest.raises(letter.HeaderInjection) as refused:
+    with pytest.raises(HeaderInjection) as refused:
         _letter(recipient=f"{ENCODED_LOCAL_PART}@example.org")
     assert refused.value.field == "recipient"
 
@@ -277,7 +277,7 @@ def test_header_write_error_becomes_header_injection(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(email.errors, "HeaderWriteError", HeaderWriteError, raising=False)
     monkeypatch.setattr(email.policy.EmailPolicy, "fold_binary", refusing)
-    with pytest.raises(letter.HeaderInjection) as refused:
+    with pytest.raises(HeaderInjection) as refused:
         _letter()
     assert refused.value.field == "senderName"
     assert isinstance(refused.value.__cause__, HeaderWriteError)

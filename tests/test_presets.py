@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from i18n import Text
-from mail.presets import ChecklistItem, MailProviderStatus, MxRule, ProviderCode, load_presets
 from mail.errors import PresetError
+from mail.presets import ChecklistItem, MailProviderStatus, MxRule, ProviderCode, load_presets
 
 
 def test_status_of_every_shipped_provider() -> None:

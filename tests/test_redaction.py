@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from mail.delivery import SmtpTarget, deliver
 from mail.failures import FailureCode
-from mail.redact import redact_reply
 from mail.letter import build_test_letter
+from mail.redact import redact_reply
 from mail.security import Security
 from tests.smtpd import Certificates, Replies, ServerMode, smtp_server
 

@@ -13,10 +13,10 @@ import pytest
 
 from app import create_app
 from mail.delivery import SmtpTarget, deliver
-from mail.failures import FailureCode
-from mail.classify import address_refused
-from mail.letter import build_test_letter
 from mail.errors import Refusal
+from mail.explain import address_refused
+from mail.failures import FailureCode
+from mail.letter import build_test_letter
 from mail.network import parse_networks, refusal
 from mail.security import Security
 from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting
