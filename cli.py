@@ -23,34 +23,71 @@ class Fatal(Exception):
 
 def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work`` with the ORM connected to the configured database."""
+    _check_database_file(settings)
 
     async def run() -> T:
         from tortoise import Tortoise
 
-        from models.db import tortoise_config
+        from models.db import check_connection, tortoise_config
 
         await Tortoise.init(
             config=tortoise_config(settings.db_url, pool_timeout=settings.db_timeout)
         )
         try:
+            await check_connection()
             return await work()
         finally:
             await Tortoise.close_connections()
 
-    return _run(run())
+    return _run(run(), settings)
 
 
-def _run(coro: Awaitable[T]) -> T:
+def _run(coro: Awaitable[T], settings: Settings) -> T:
+    """Run ``coro``; a database failure becomes one line with the advice that fits it."""
+    from models.db import is_missing_database, is_unmigrated
+
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    except (OSError, TimeoutError) as exc:
-        raise Fatal(f"database unreachable: {exc.__class__.__name__}: {exc}") from None
     except Exception as exc:
         from tortoise.exceptions import BaseORMException
 
+        if is_missing_database(exc):
+            raise Fatal(
+                f"{_database_name(settings)} does not exist: create it, then run `mailtab migrate`"
+            ) from None
+        if is_unmigrated(exc):
+            raise Fatal(
+                f"the database lacks migrations: run `mailtab migrate` first ({exc})"
+            ) from None
+        if isinstance(exc, OSError | TimeoutError):
+            raise Fatal(f"database unreachable: {exc.__class__.__name__}: {exc}") from None
         if isinstance(exc, BaseORMException):
             raise Fatal(f"database error: {exc}") from None
         raise
+
+
+def _database_name(settings: Settings) -> str:
+    """ "database NAME on HOST:PORT", never the URL (it may hold the password)."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    credentials = expand_db_url(settings.db_url)["credentials"]
+    return (
+        f"the database {credentials.get('database')!r} on "
+        f"{credentials.get('host')}:{credentials.get('port')}"
+    )
+
+
+def _check_database_file(settings: Settings) -> None:
+    """One line naming the path when the SQLite file cannot be used (Tortoise would hang)."""
+    from models.db import DatabaseFileError, check_sqlite_file
+
+    try:
+        # The default file is the service's own: it is kept readable by its owner only.
+        narrowed = check_sqlite_file(settings.db_url, owner_only=not settings.database_url)
+    except DatabaseFileError as exc:
+        raise Fatal(str(exc)) from None
+    for path in narrowed:
+        log.warning("made %s readable by its owner only (it holds the stored passwords)", path)
 
 
 def prepare_database(settings: Settings) -> None:
@@ -58,8 +95,9 @@ def prepare_database(settings: Settings) -> None:
     from models.db import migrate_database
 
     if settings.embedded and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _run(migrate_database(settings.db_url))
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_database_file(settings)
+    _run(migrate_database(settings.db_url), settings)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,0 +1,122 @@
+"""Start-up as an operator meets it: unusable database files, wrong advice, lost keys.
+
+Every command runs as a real process with a timeout, so a start-up that hangs fails the
+test instead of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_cli import run, serving
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILTAB_")}
+    return {**clean, "MAILTAB_DATA_DIR": str(tmp_path / "data")}
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@contextmanager
+def read_only(*paths: Path) -> Iterator[None]:
+    """Folders and files nobody may write, root included (root ignores mode bits)."""
+    if os.geteuid() == 0:
+        chattr = shutil.which("chattr")
+        if chattr is None:
+            pytest.skip("running as root without chattr: cannot make a folder read-only")
+        for path in paths:
+            if subprocess.run([chattr, "+i", str(path)], check=False).returncode:
+                pytest.skip("chattr +i is not supported on this file system")
+        try:
+            yield
+        finally:
+            for path in paths:
+                subprocess.run([chattr, "-i", str(path)], check=True)
+        return
+    modes = {path: path.stat().st_mode for path in paths}
+    for path in paths:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        yield
+    finally:
+        for path, mode in modes.items():
+            path.chmod(stat.S_IMODE(mode))
+
+
+# --- the SQLite file's folder missing or read-only -----------------------------------------
+
+
+@pytest.mark.parametrize("command", ["migrate", "serve", "token list"])
+def test_a_missing_database_folder_is_one_line_naming_it(
+    env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    folder = tmp_path / "no" / "such" / "folder"
+    result = run(
+        *command.split(),
+        env={**env, "MAILTAB_DATABASE_URL": f"sqlite://{folder}/x.db"},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert str(folder) in one_line(result)
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_a_read_only_empty_data_folder_is_one_line_naming_it(
+    env: dict[str, str], command: str
+) -> None:
+    data = Path(env["MAILTAB_DATA_DIR"])
+    data.mkdir()
+    with read_only(data):
+        result = run(*command.split(), env=env, check=False)
+    assert result.returncode == 1
+    assert str(data) in one_line(result)
+
+
+@pytest.mark.parametrize("command", ["migrate", "serve", "token list"])
+def test_a_read_only_database_is_one_line_naming_it(env: dict[str, str], command: str) -> None:
+    run("migrate", env=env)
+    run("token", "create", "--role", "admin", env=env)
+    data = Path(env["MAILTAB_DATA_DIR"])
+    database = data / "mailtab.sqlite3"
+    with read_only(data, database):
+        result = run(*command.split(), env=env, check=False)
+    assert result.returncode == 1
+    assert str(data) in one_line(result)
+
+
+def test_the_database_file_is_created_owner_only(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    database = Path(env["MAILTAB_DATA_DIR"]) / "mailtab.sqlite3"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_an_existing_embedded_database_is_made_owner_only(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    database = Path(env["MAILTAB_DATA_DIR"]) / "mailtab.sqlite3"
+    database.chmod(0o644)
+    with serving(env) as (process, port, lines):
+        assert process.poll() is None, "\n".join(lines)
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+        # The server connects on its first request; SQLite then creates the WAL files.
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        for suffix in ("-wal", "-shm"):
+            companion = database.with_name(database.name + suffix)
+            assert stat.S_IMODE(companion.stat().st_mode) == 0o600, suffix
+    assert any(str(database) in line for line in lines)
