@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
-from tests.test_cli import run, serving
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.test_cli import free_port, run, serving
 
 
 @pytest.fixture
@@ -120,3 +122,38 @@ def test_an_existing_embedded_database_is_made_owner_only(env: dict[str, str]) -
             companion = database.with_name(database.name + suffix)
             assert stat.S_IMODE(companion.stat().st_mode) == 0o600, suffix
     assert any(str(database) in line for line in lines)
+
+
+# --- the advice when PostgreSQL is down or has no such database ----------------------------
+
+
+def server_database(env: dict[str, str], url: str) -> dict[str, str]:
+    return {
+        **env,
+        "MAILTAB_DATABASE_URL": url,
+        "MAILTAB_SECRET_KEY": Fernet.generate_key().decode(),
+        "MAILTAB_DB_TIMEOUT": "2",
+    }
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "token list"])
+def test_unreachable_postgres_is_named_so_not_missing_migrations(
+    env: dict[str, str], command: str
+) -> None:
+    url = f"postgres://mailtab@127.0.0.1:{free_port()}/mailtab"
+    result = run(*command.split(), env=server_database(env, url), check=False)
+    assert result.returncode == 1
+    line = one_line(result)
+    assert "database unreachable" in line
+    assert "migrat" not in line
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "token list"])
+def test_a_missing_postgres_database_is_named_so(env: dict[str, str], command: str) -> None:
+    name = f"mailtab_missing_{os.getpid()}"
+    url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    result = run(*command.split(), env=server_database(env, url), check=False)
+    assert result.returncode == 1
+    line = one_line(result)
+    assert f"{name!r}" in line and "does not exist" in line
+    assert "lacks migrations" not in line
