@@ -157,21 +157,23 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from models import Role
     from services.tokens import TokenNameTaken, create_token
 
-    name = (args.name or f"{args.role} token").strip()
-    if not name or len(name) > 100 or not name.isprintable():
-        raise Fatal("--name: 1 to 100 printable characters, no line breaks")
+    wanted: str | None = None
+    if args.name is not None:
+        wanted = args.name.strip()
+        if not wanted or len(wanted) > 100 or not wanted.isprintable():
+            raise Fatal("--name: 1 to 100 printable characters, no line breaks")
 
-    async def work() -> str:
+    async def work() -> tuple[str, str]:
         try:
-            _, token = await create_token(name=name, role=Role(args.role))
-        except TokenNameTaken:
+            record, token = await create_token(name=wanted, role=Role(args.role))
+        except TokenNameTaken as exc:
             raise Fatal(
-                f"a live token is already named {name!r}: choose another --name "
+                f"a live token is already named {exc.args[0]!r}: choose another --name "
                 "or revoke that one first"
             ) from None
-        return token
+        return record.name, token
 
-    token = _with_orm(settings, work)
+    name, token = _with_orm(settings, work)
     article = "an" if args.role == "admin" else "a"
     print(f"Created {article} {args.role} token named {name!r}. It is shown only once:")
     print(token)

@@ -270,3 +270,15 @@ def test_serve_refuses_an_unmigrated_server_database(env: dict[str, str]) -> Non
         assert "Traceback" not in result.stderr
     finally:
         asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_token_create_without_a_name_never_collides(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    tokens = []
+    for _ in range(3):
+        result = run("token", "create", "--role", "admin", env=env)
+        tokens.append(result.stdout.strip().splitlines()[-1])
+    assert len(set(tokens)) == 3 and all(token.startswith("mt_") for token in tokens)
+    names = [line.split("\t")[-1] for line in run("token", "list", env=env).stdout.splitlines()]
+    assert len(set(names)) == 3
+    assert all(name.startswith("admin token ") for name in names)
