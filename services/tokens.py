@@ -59,11 +59,8 @@ async def create_token(
 
 
 async def _free_name(base: str) -> str:
-    taken = set(
-        await ApiToken.filter(name__startswith=base, revoked_at__isnull=True).values_list(
-            "name", flat=True
-        )
-    )
+    live = ApiToken.filter(name__startswith=base, revoked_at__isnull=True).only("id", "name")
+    taken = {record.name for record in await live}
     for candidate in (base, *(f"{base} ({n})" for n in range(2, MAX_NUMBERED))):
         if candidate not in taken:
             return candidate
