@@ -7,9 +7,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from services.secrets import KeyCheck
 
 __all__ = ["main"]
 
@@ -110,14 +113,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from models.db import pending_migrations, tortoise_config
-    from services.secrets import load_password_box
+    from services.secrets import KeyLost, check_stored_passwords, load_password_box
     from services.tokens import ensure_first_token
-    from web.logs import logging_config
+    from web.logs import configure_logging, logging_config
 
+    configure_logging(settings)
+    if args.workers > 1 and settings.redis_url is None:
+        log.warning(
+            "--workers %d without MAILTAB_REDIS_URL: each worker keeps its own test-letter "
+            "rate limit, so a token may send %d × %s; set MAILTAB_REDIS_URL to share one",
+            args.workers,
+            args.workers,
+            settings.test_email_rate_limit,
+        )
     if settings.embedded:
         prepare_database(settings)
-    # Before the workers start, so that they all read one key file instead of racing to make it.
-    load_password_box(settings)
+    try:
+        # Before the workers start, so that they all read one key file instead of racing to
+        # make it; and never a new key while stored passwords need the old one.
+        box = load_password_box(settings)
+    except KeyLost as exc:
+        raise Fatal(str(exc)) from None
 
     async def first_start() -> str | None:
         config = tortoise_config(settings.db_url)
@@ -126,6 +142,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             raise Fatal(
                 f"the database lacks migrations {', '.join(pending)}: run `mailtab migrate` first"
             )
+        _warn_about_unreadable_passwords(settings, await check_stored_passwords(box))
         return await ensure_first_token()
 
     token = _with_orm(settings, first_start)
@@ -151,6 +168,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.operation_timeout) + 2,
     )
     return 0
+
+
+def _warn_about_unreadable_passwords(settings: Settings, check: KeyCheck) -> None:
+    """One loud line when the configured keys do not open the stored passwords."""
+    from services.secrets import key_file_path
+
+    if not check.unreadable:
+        return
+    keys = "MAILTAB_SECRET_KEY" if settings.fernet_keys() else str(key_file_path(settings))
+    counted = (
+        f"{check.unreadable} of {check.stored}"
+        if check.checked == check.stored
+        else f"at least {check.unreadable} (of the {check.checked} most recent) of {check.stored}"
+    )
+    log.warning(
+        "%s stored passwords cannot be decrypted with the keys of %s: was the key changed? "
+        "Put the old key back (after the new one, to keep both), or enter those accounts' "
+        "passwords again; until then their test letters fail with PASSWORD_REQUIRED",
+        counted,
+        keys,
+    )
 
 
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ of that name), told apart from an outage by the callers that give advice.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -21,6 +22,7 @@ __all__ = [
     "DatabaseFileError",
     "check_connection",
     "check_sqlite_file",
+    "count_stored_passwords",
     "is_missing_database",
     "is_unmigrated",
     "migrate_database",
@@ -121,6 +123,29 @@ def check_sqlite_file(db_url: str, *, owner_only: bool = False) -> list[Path]:
                 f"({exc.strerror}): {candidate}"
             ) from None
     return narrowed
+
+
+def count_stored_passwords(db_url: str) -> int:
+    """Encrypted passwords in an SQLite database (0 for another database or none yet).
+
+    Read with the standard library, read-only: it is asked before the password key is made,
+    which happens before Tortoise connects (and in the ASGI app factory, which is not async).
+    """
+    path = sqlite_file(db_url)
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return 0
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+        try:
+            (count,) = connection.execute(
+                "SELECT COUNT(*) FROM email_account "
+                "WHERE password_encrypted IS NOT NULL AND password_encrypted != ''"
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if is_unmigrated(exc):
+                return 0
+            raise
+    return int(count)
 
 
 async def check_connection(name: str = "default") -> None:

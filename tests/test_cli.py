@@ -123,11 +123,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+def serving(
+    env: dict[str, str], *args: str
+) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
     """`mailtab serve` on a free port, its output up to "startup complete"; stopped after."""
     port = free_port()
     process = subprocess.Popen(
-        [MAILTAB, "serve", "--port", str(port)],
+        [MAILTAB, "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -6,8 +6,10 @@ test instead of the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -157,3 +159,90 @@ def test_a_missing_postgres_database_is_named_so(env: dict[str, str], command: s
     line = one_line(result)
     assert f"{name!r}" in line and "does not exist" in line
     assert "lacks migrations" not in line
+
+
+# --- several workers without a shared rate limit ----------------------------------------------
+
+
+def test_several_workers_without_redis_warn_that_the_rate_limit_multiplies(
+    env: dict[str, str],
+) -> None:
+    with serving(env, "--workers", "2") as (process, _, lines):
+        assert process.poll() is None, "\n".join(lines)
+    warnings = [line for line in lines if "MAILTAB_REDIS_URL" in line]
+    assert len(warnings) == 1, "\n".join(lines)
+    assert "WARNING" in warnings[0] and "--workers 2" in warnings[0]
+
+
+def test_one_worker_does_not_warn_about_redis(env: dict[str, str]) -> None:
+    with serving(env) as (process, _, lines):
+        assert process.poll() is None, "\n".join(lines)
+    assert not any("MAILTAB_REDIS_URL" in line for line in lines), "\n".join(lines)
+
+
+# --- a lost or wrong key for stored passwords -------------------------------------------------
+
+
+def store_passwords(database: Path, key: str, count: int) -> None:
+    """``count`` accounts whose passwords are encrypted under ``key``, written as a save would."""
+    box = Fernet(key.encode())
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        for n in range(count):
+            address = f"user{n}@example.ru"
+            connection.execute(
+                "INSERT INTO email_account (provider, smtp_host, port, use_ssl, security, address,"
+                " address_key, sender_email, password_encrypted, created_at, updated_at)"
+                " VALUES ('OTHER', 'smtp.example.ru', 465, 1, 'SSL_TLS', ?, ?, ?, ?,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                (address, address, address, box.encrypt(b"app-password").decode()),
+            )
+        connection.commit()
+
+
+def test_a_lost_key_file_with_stored_passwords_refuses_to_start(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    run("rotate-key", env=env)  # makes the embedded key file
+    data = Path(env["MAILTAB_DATA_DIR"])
+    key_file = data / "secret.key"
+    store_passwords(data / "mailtab.sqlite3", key_file.read_text().strip(), 2)
+    key_file.unlink()
+    result = run("serve", "--port", str(free_port()), env=env, check=False)
+    assert result.returncode == 1
+    line = one_line(result)
+    assert str(key_file) in line and "2 stored password" in line and "rotate-key" in line
+    assert not key_file.exists(), "a new key must not replace the lost one silently"
+
+
+def test_a_new_key_file_is_made_while_no_password_is_stored(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    with serving(env) as (process, _, lines):
+        assert process.poll() is None, "\n".join(lines)
+    assert (Path(env["MAILTAB_DATA_DIR"]) / "secret.key").exists()
+
+
+def test_a_wrong_key_is_a_loud_warning_naming_the_count(env: dict[str, str]) -> None:
+    old, wrong = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    run("migrate", env=env)
+    run("token", "create", "--role", "admin", env=env)
+    store_passwords(Path(env["MAILTAB_DATA_DIR"]) / "mailtab.sqlite3", old, 3)
+    with serving({**env, "MAILTAB_SECRET_KEY": wrong}) as (process, _, lines):
+        assert process.poll() is None, "\n".join(lines)
+    warnings = [line for line in lines if "cannot be decrypted" in line]
+    assert len(warnings) == 1, "\n".join(lines)
+    assert "WARNING" in warnings[0] and "3 of 3 stored passwords" in warnings[0]
+    assert "MAILTAB_SECRET_KEY" in warnings[0]
+    assert wrong not in "\n".join(lines)
+
+
+def test_the_right_key_gives_no_warning(env: dict[str, str]) -> None:
+    key = Fernet.generate_key().decode()
+    run("migrate", env=env)
+    run("token", "create", "--role", "admin", env=env)
+    store_passwords(Path(env["MAILTAB_DATA_DIR"]) / "mailtab.sqlite3", key, 1)
+    with serving({**env, "MAILTAB_SECRET_KEY": f"{Fernet.generate_key().decode()},{key}"}) as (
+        process,
+        _,
+        lines,
+    ):
+        assert process.poll() is None, "\n".join(lines)
+    assert not any("cannot be decrypted" in line for line in lines), "\n".join(lines)
