@@ -116,6 +116,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from services.secrets import KeyLost, check_stored_passwords, load_password_box
     from services.tokens import ensure_first_token
     from web.logs import configure_logging, logging_config
+    from web.protocol import HeaderTimeoutProtocol
 
     configure_logging(settings)
     if args.workers > 1 and settings.redis_url is None:
@@ -159,6 +160,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvicorn's h11 protocol, with a time limit on request heads that it lacks itself.
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_connections,
         log_level=settings.log_level.lower(),
         # One format for uvicorn's lines and ours (text or JSON); mailtab writes the access line.
         log_config=logging_config(settings),

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2_000, ge=100)
     operation_timeout: float = Field(default=30.0, gt=0)
     db_timeout: float = Field(default=5.0, gt=0)
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a connection has to send a complete request head (``web.protocol``)."""
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    max_connections: int = Field(default=1000, ge=1)
+    """Per worker: past it, new requests get 503 from uvicorn at once."""
 
     @field_validator("cors_origins", mode="before")
     @classmethod

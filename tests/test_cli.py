@@ -143,7 +143,7 @@ def serving(
         if not line:
             break
         lines.append(line.rstrip("\n"))
-        if "Uvicorn running" in line or "Application startup complete" in line:
+        if "Uvicorn running" in line:  # logged once the socket listens
             break
     try:
         yield process, port, lines
