@@ -54,6 +54,11 @@ def test_export_schema_prints_the_committed_sdl(env: dict[str, str]) -> None:
         ("MAILTAB_REDIS_URL", "reddis://:REDIS-PASSWORD-1@127.0.0.1/0", "MAILTAB_REDIS_URL"),
         ("MAILTAB_SMTP_TIMEOUT", "60", "MAILTAB_OPERATION_TIMEOUT"),
         ("MAILTAB_LOG_FORMAT", "xml", "MAILTAB_LOG_FORMAT"),
+        ("MAILTAB_SMTP_ALLOW_NETWORKS", "0.0.0.0/0", "MAILTAB_SMTP_ALLOW_NETWORKS"),
+        ("MAILTAB_CORS_ORIGINS", "*", "MAILTAB_CORS_ORIGINS"),
+        ("MAILTAB_PASSWORD_HELP_URL", "javascript:alert(1)", "MAILTAB_PASSWORD_HELP_URL"),
+        ("MAILTAB_TRADESOFT_SMTP_HOST", "a b", "MAILTAB_TRADESOFT_SMTP_HOST"),
+        ("MAILTAB_TEST_EMAIL_RATE_LIMIT", "0/minute", "MAILTAB_TEST_EMAIL_RATE_LIMIT"),
     ],
 )
 def test_bad_configuration_is_one_line_not_a_traceback(
