@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -246,3 +247,23 @@ def test_the_right_key_gives_no_warning(env: dict[str, str]) -> None:
     ):
         assert process.poll() is None, "\n".join(lines)
     assert not any("cannot be decrypted" in line for line in lines), "\n".join(lines)
+
+
+UVICORN_FACTORY = [sys.executable, "-m", "uvicorn", "--factory", "app:app_from_environment"]
+
+
+def test_the_asgi_factory_also_refuses_a_missing_database_folder(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "no" / "such"
+    result = subprocess.run(
+        [*UVICORN_FACTORY, "--port", str(free_port())],
+        env={**env, "MAILTAB_DATABASE_URL": f"sqlite://{folder}/x.db"},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"the folder of the SQLite database does not exist: {folder}" in result.stderr

@@ -9,5 +9,6 @@
 - ``middleware``: one log line and the metrics per request, security headers;
 - ``security``: the Content-Security-Policy of the GraphiQL page and the other headers;
 - ``logs``: text or JSON log lines; ``metrics``: Prometheus metrics;
-- ``health``: /healthz and /readyz for orchestrators.
+- ``health``: /healthz and /readyz for orchestrators;
+- ``protocol``: uvicorn's HTTP/1.1 protocol with a time limit on request heads.
 """
