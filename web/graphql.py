@@ -37,7 +37,7 @@ from config import Settings
 from i18n import Lang, negotiate
 from models import ApiToken
 from resolvers.context import Context
-from schema.safety import INTERNAL, UNAVAILABLE, is_outage
+from schema.safety import INTERNAL, unavailable_reason
 from services import tokens
 from services.runtime import Runtime
 from web import errors
@@ -363,14 +363,17 @@ def _unusable_json(exc: UnusableJson, lang: Lang) -> Response:
 
 
 def _failure(exc: Exception, lang: Lang, *, where: str) -> Response:
-    """503 for a database outage (one log line), else a masked 500 (traceback in the log)."""
+    """503 for a database outage or missing migrations (one log line), else a masked 500."""
     error_id = uuid.uuid4().hex[:12]
-    if is_outage(exc):
+    unavailable = unavailable_reason(exc)
+    if unavailable is not None:
+        reason, text = unavailable
         note_outcome("unavailable")
         log.warning(
-            "service unavailable %s in %s: %s: %s",
+            "service unavailable %s in %s (%s): %s: %s",
             error_id,
             where,
+            reason,
             exc.__class__.__name__,
             exc,
             extra={"error_id": error_id},
@@ -378,10 +381,10 @@ def _failure(exc: Exception, lang: Lang, *, where: str) -> Response:
         return error_response(
             503,
             "SERVICE_UNAVAILABLE",
-            UNAVAILABLE,
+            text,
             lang,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
-            extensions={"errorId": error_id},
+            extensions={"reason": reason, "errorId": error_id},
         )
     note_outcome("internal")
     log.error(
