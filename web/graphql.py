@@ -2,7 +2,8 @@
 
 1. Method: GET and POST only (405).
 2. The GraphiQL page (GET, Accept: text/html, no query) is open, under its own CSP.
-3. POST bodies: ``application/json`` only (415) — form and text posts are what a foreign
+3. POST bodies: ``application/json`` only (415), in any letter case (RFC 9110; Strawberry
+   is handed it in lower case) — form and text posts are what a foreign
    page can send without a CORS preflight, so refusing them closes the simple CSRF path;
    at most ``max_body_bytes`` (413 at once from Content-Length, or while reading a chunked
    body); one operation per request (no batching); a JSON object in UTF-8, nested at most
@@ -199,7 +200,7 @@ class GraphQLEndpoint:
             body = await self._read_body(request, lang)
             if isinstance(body, Response):
                 return body
-            request = Request(request.scope, _replay(body, request.receive))
+            request = Request(_json_content_type(request.scope), _replay(body, request.receive))
         token = await self._authenticate(request, lang)
         if isinstance(token, Response):
             return token
@@ -301,6 +302,22 @@ class GraphQLEndpoint:
             response.status_code = 503
             response.headers["retry-after"] = RETRY_AFTER_SECONDS
         return response
+
+
+def _json_content_type(scope: Scope) -> Scope:
+    """The scope with its Content-Type's media type as Strawberry compares it: lower case.
+
+    Media types are case-insensitive (RFC 9110, 8.3.1) and ``_read_body`` accepted this one
+    as ``application/json``; Strawberry would refuse ``APPLICATION/JSON`` with a 400.
+    The parameters (``charset``) are kept as sent.
+    """
+    headers = []
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            _, separator, parameters = value.partition(b";")
+            value = b"application/json" + separator + parameters
+        headers.append((name, value))
+    return {**scope, "headers": headers}
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
