@@ -10,7 +10,9 @@
    ``MAX_JSON_DEPTH`` levels (400 otherwise: Strawberry would fail on some of these with a 500).
 4. The bearer token (401), looked up within a bounded wait: 503 ``SERVICE_UNAVAILABLE``
    when the database cannot be reached.
-5. Execution. Strawberry refuses mutations over GET (405 here).
+5. Execution. Strawberry refuses mutations over GET (405 here). A response body over
+   ``max_response_bytes`` is replaced by a ``RESPONSE_TOO_LARGE`` error (HTTP 200, as other
+   GraphQL errors): the cost limit bounds the work, this cap what one response may carry.
 Steps 3–5 run under the per-operation time budget (``operation_timeout``): past it the
 operation is cancelled — an open transaction rolls back — and the client gets 504
 ``TIMEOUT``. The response is built inside the budget and sent after it, so a late timeout
@@ -34,7 +36,7 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from config import Settings
-from i18n import Lang, negotiate
+from i18n import Lang, Text, negotiate
 from models import ApiToken
 from resolvers.context import Context
 from schema.safety import INTERNAL, UNAVAILABLE, is_outage
@@ -59,6 +61,13 @@ log = logging.getLogger("mailtab.http")
 
 #: How long a client should wait before retrying when the database is down.
 RETRY_AFTER_SECONDS = "5"
+
+RESPONSE_TOO_LARGE = Text(
+    ru="Ответ больше {limit} байт и не отправлен: запросите меньше данных — страницы "
+    "поменьше (аргумент limit) или меньше полей. Изменения mutation, если были, выполнены.",
+    en="The response is over {limit} bytes and was not sent: ask for less — smaller pages "
+    "(the limit argument) or fewer fields. A mutation's changes, if any, were made.",
+)
 
 #: How deeply a request's JSON may nest. The schema's inputs need a handful of levels. json,
 #: graphql-core's value coercion and the error redaction all go one level at a time, some of
@@ -155,6 +164,7 @@ class GraphQLEndpoint:
     def __init__(self, view: GraphQLView, settings: Settings) -> None:
         self.view = view
         self.max_body = settings.max_body_bytes
+        self.max_response = settings.max_response_bytes
         self.budget = settings.operation_timeout
         # Connecting (``timeout``) plus one query (``command_timeout``), as models.db sets them.
         self.db_wait = settings.db_timeout * 3
@@ -269,6 +279,21 @@ class GraphQLEndpoint:
             extensions={"limit": self.max_body},
         )
 
+    def _response_too_large(self, size: int, lang: Lang) -> Response:
+        note_outcome("too_large")
+        log.warning(
+            "response of %d bytes not sent: over MAILTAB_MAX_RESPONSE_BYTES (%d)",
+            size,
+            self.max_response,
+        )
+        return error_response(
+            200,
+            "RESPONSE_TOO_LARGE",
+            RESPONSE_TOO_LARGE.format(limit=self.max_response),
+            lang,
+            extensions={"limit": self.max_response},
+        )
+
     async def _authenticate(self, request: Request, lang: Lang) -> ApiToken | Response:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         token: ApiToken | None = None
@@ -296,6 +321,9 @@ class GraphQLEndpoint:
             return _http_error(exc, lang)
         except Exception as exc:
             return _failure(exc, lang, where="the GraphQL view")
+        size = len(getattr(response, "body", b""))
+        if size > self.max_response:
+            return self._response_too_large(size, lang)
         record = current_request()
         if record is not None and record.outcome == "unavailable":
             # The body says SERVICE_UNAVAILABLE; the status lets proxies and clients retry.
