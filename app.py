@@ -24,7 +24,7 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from config import Settings, load_settings
-from models.db import tortoise_config
+from models.db import check_sqlite_file, tortoise_config
 from schema import build_schema
 from services.runtime import build_runtime
 from web.extensions import schema_extensions
@@ -86,7 +86,12 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def app_from_environment() -> Starlette:
-    """The app for ``uvicorn --factory``: settings from the ``MAILTAB_*`` environment."""
+    """The app for ``uvicorn --factory``: settings from the ``MAILTAB_*`` environment.
+
+    An SQLite file that cannot be written stops the start here, naming the path: opened by
+    Tortoise, it would leave every request waiting (see ``models.db.check_connection``).
+    """
     settings = load_settings()
     configure_logging(settings)
+    check_sqlite_file(settings.db_url)
     return create_app(settings)

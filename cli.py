@@ -7,9 +7,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from services.secrets import KeyCheck
 
 __all__ = ["main"]
 
@@ -23,34 +26,71 @@ class Fatal(Exception):
 
 def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work`` with the ORM connected to the configured database."""
+    _check_database_file(settings)
 
     async def run() -> T:
         from tortoise import Tortoise
 
-        from models.db import tortoise_config
+        from models.db import check_connection, tortoise_config
 
         await Tortoise.init(
             config=tortoise_config(settings.db_url, pool_timeout=settings.db_timeout)
         )
         try:
+            await check_connection()
             return await work()
         finally:
             await Tortoise.close_connections()
 
-    return _run(run())
+    return _run(run(), settings)
 
 
-def _run(coro: Awaitable[T]) -> T:
+def _run(coro: Awaitable[T], settings: Settings) -> T:
+    """Run ``coro``; a database failure becomes one line with the advice that fits it."""
+    from models.db import is_missing_database, is_unmigrated
+
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    except (OSError, TimeoutError) as exc:
-        raise Fatal(f"database unreachable: {exc.__class__.__name__}: {exc}") from None
     except Exception as exc:
         from tortoise.exceptions import BaseORMException
 
+        if is_missing_database(exc):
+            raise Fatal(
+                f"{_database_name(settings)} does not exist: create it, then run `mailtab migrate`"
+            ) from None
+        if is_unmigrated(exc):
+            raise Fatal(
+                f"the database lacks migrations: run `mailtab migrate` first ({exc})"
+            ) from None
+        if isinstance(exc, OSError | TimeoutError):
+            raise Fatal(f"database unreachable: {exc.__class__.__name__}: {exc}") from None
         if isinstance(exc, BaseORMException):
             raise Fatal(f"database error: {exc}") from None
         raise
+
+
+def _database_name(settings: Settings) -> str:
+    """ "database NAME on HOST:PORT", never the URL (it may hold the password)."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    credentials = expand_db_url(settings.db_url)["credentials"]
+    return (
+        f"the database {credentials.get('database')!r} on "
+        f"{credentials.get('host')}:{credentials.get('port')}"
+    )
+
+
+def _check_database_file(settings: Settings) -> None:
+    """One line naming the path when the SQLite file cannot be used (Tortoise would hang)."""
+    from models.db import DatabaseFileError, check_sqlite_file
+
+    try:
+        # The default file is the service's own: it is kept readable by its owner only.
+        narrowed = check_sqlite_file(settings.db_url, owner_only=not settings.database_url)
+    except DatabaseFileError as exc:
+        raise Fatal(str(exc)) from None
+    for path in narrowed:
+        log.warning("made %s readable by its owner only (it holds the stored passwords)", path)
 
 
 def prepare_database(settings: Settings) -> None:
@@ -58,8 +98,9 @@ def prepare_database(settings: Settings) -> None:
     from models.db import migrate_database
 
     if settings.embedded and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _run(migrate_database(settings.db_url))
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_database_file(settings)
+    _run(migrate_database(settings.db_url), settings)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -72,14 +113,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from models.db import pending_migrations, tortoise_config
-    from services.secrets import load_password_box
+    from services.secrets import KeyLost, check_stored_passwords, load_password_box
     from services.tokens import ensure_first_token
-    from web.logs import logging_config
+    from web.logs import configure_logging, logging_config
+    from web.protocol import HeaderTimeoutProtocol
 
+    configure_logging(settings)
+    if args.workers > 1 and settings.redis_url is None:
+        log.warning(
+            "--workers %d without MAILTAB_REDIS_URL: each worker keeps its own test-letter "
+            "rate limit, so a token may send %d × %s; set MAILTAB_REDIS_URL to share one",
+            args.workers,
+            args.workers,
+            settings.test_email_rate_limit,
+        )
     if settings.embedded:
         prepare_database(settings)
-    # Before the workers start, so that they all read one key file instead of racing to make it.
-    load_password_box(settings)
+    try:
+        # Before the workers start, so that they all read one key file instead of racing to
+        # make it; and never a new key while stored passwords need the old one.
+        box = load_password_box(settings)
+    except KeyLost as exc:
+        raise Fatal(str(exc)) from None
 
     async def first_start() -> str | None:
         config = tortoise_config(settings.db_url)
@@ -88,6 +143,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             raise Fatal(
                 f"the database lacks migrations {', '.join(pending)}: run `mailtab migrate` first"
             )
+        _warn_about_unreadable_passwords(settings, await check_stored_passwords(box))
         return await ensure_first_token()
 
     token = _with_orm(settings, first_start)
@@ -104,6 +160,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvicorn's h11 protocol, with a time limit on request heads that it lacks itself.
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_connections,
         log_level=settings.log_level.lower(),
         # One format for uvicorn's lines and ours (text or JSON); mailtab writes the access line.
         log_config=logging_config(settings),
@@ -115,25 +175,48 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_about_unreadable_passwords(settings: Settings, check: KeyCheck) -> None:
+    """One loud line when the configured keys do not open the stored passwords."""
+    from services.secrets import key_file_path
+
+    if not check.unreadable:
+        return
+    keys = "MAILTAB_SECRET_KEY" if settings.fernet_keys() else str(key_file_path(settings))
+    counted = (
+        f"{check.unreadable} of {check.stored}"
+        if check.checked == check.stored
+        else f"at least {check.unreadable} (of the {check.checked} most recent) of {check.stored}"
+    )
+    log.warning(
+        "%s stored passwords cannot be decrypted with the keys of %s: was the key changed? "
+        "Put the old key back (after the new one, to keep both), or enter those accounts' "
+        "passwords again; until then their test letters fail with PASSWORD_REQUIRED",
+        counted,
+        keys,
+    )
+
+
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from models import Role
     from services.tokens import TokenNameTaken, create_token
 
-    name = (args.name or f"{args.role} token").strip()
-    if not name or len(name) > 100 or not name.isprintable():
-        raise Fatal("--name: 1 to 100 printable characters, no line breaks")
+    wanted: str | None = None
+    if args.name is not None:
+        wanted = args.name.strip()
+        if not wanted or len(wanted) > 100 or not wanted.isprintable():
+            raise Fatal("--name: 1 to 100 printable characters, no line breaks")
 
-    async def work() -> str:
+    async def work() -> tuple[str, str]:
         try:
-            _, token = await create_token(name=name, role=Role(args.role))
-        except TokenNameTaken:
+            record, token = await create_token(name=wanted, role=Role(args.role))
+        except TokenNameTaken as exc:
             raise Fatal(
-                f"a live token is already named {name!r}: choose another --name "
+                f"a live token is already named {exc.args[0]!r}: choose another --name "
                 "or revoke that one first"
             ) from None
-        return token
+        return record.name, token
 
-    token = _with_orm(settings, work)
+    name, token = _with_orm(settings, work)
     article = "an" if args.role == "admin" else "a"
     print(f"Created {article} {args.role} token named {name!r}. It is shown only once:")
     print(token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -26,6 +27,18 @@ DEFAULT_PASSWORD_HELP_URL = "https://product-doc.tradesoft.ru/email/index.htm"
 
 class ConfigError(Exception):
     """The environment does not describe a usable service; the message is one line."""
+
+
+def _inside_any(network: Network, refused: Iterable[Network]) -> bool:
+    """Whether ``network`` lies inside one of ``refused`` (IPv4-mapped IPv6 as its IPv4)."""
+    if isinstance(network, ipaddress.IPv6Network):
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None and network.prefixlen >= 96:
+            network = ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+    return any(
+        network.version == outer.version and network.subnet_of(outer)  # type: ignore[arg-type]
+        for outer in refused
+    )
 
 
 def _split(value: object) -> object:
@@ -63,8 +76,17 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
     max_tokens: int = Field(default=2_000, ge=100)
+    # What one document may ask for (web.cost) and send back; see the README.
+    max_query_cost: int = Field(default=50_000, ge=1)
+    max_query_fields: int = Field(default=150, ge=1)
+    max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     operation_timeout: float = Field(default=30.0, gt=0)
     db_timeout: float = Field(default=5.0, gt=0)
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a connection has to send a complete request head (``web.protocol``)."""
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    max_connections: int = Field(default=1000, ge=1)
+    """Per worker: past it, new requests get 503 from uvicorn at once."""
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -115,10 +137,54 @@ class Settings(BaseSettings):
         from limits import parse_many
 
         try:
-            parse_many(value)
+            items = parse_many(value)
         except ValueError:
             raise ValueError("must be in the 'limits' syntax, e.g. 10/minute") from None
+        if any(item.amount < 1 for item in items):
+            # "0/minute" reads as "off" but would refuse every letter: say so at start.
+            raise ValueError("every limit must allow at least 1, e.g. 10/minute")
         return value
+
+    @field_validator("smtp_allow_networks")
+    @classmethod
+    def _allow_only_refused(cls, value: list[Network]) -> list[Network]:
+        from mail.network import DEFAULT_DENY
+
+        for network in value:
+            if not _inside_any(network, DEFAULT_DENY):
+                raise ValueError(
+                    f"{network} is not inside one of the networks refused by default "
+                    f"({', '.join(str(n) for n in DEFAULT_DENY)}): list only what must be "
+                    "reached there, e.g. 169.254.10.0/24 (other networks are allowed already)"
+                )
+        return value
+
+    @field_validator("password_help_url")
+    @classmethod
+    def _help_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(char.isspace() or not char.isprintable() for char in value)
+        ):
+            raise ValueError("must be an http:// or https:// address with a host")
+        return value
+
+    @field_validator("tradesoft_smtp_host")
+    @classmethod
+    def _tradesoft_host(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from services.validation import Problems, clean_host
+
+        problems = Problems()
+        host = clean_host(value, field="smtpHost", problems=problems, required=True)
+        if host is None:
+            reason = problems.errors[0].message("en") if problems else "invalid"
+            raise ValueError(f"not a valid SMTP host name: {reason}")
+        return host
 
     @field_validator("smtp_ca_file", "providers_file")
     @classmethod
@@ -195,7 +261,19 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         for origin in value:
-            if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+            if origin == "*":
+                # Any page on the internet could then call the API with a token it holds.
+                raise ValueError("'*' is refused: list the frontends' origins")
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username is not None
+            ):
+                # Browsers send the origin without a path: "https://x/" would never match.
                 raise ValueError(f"not an origin: {origin!r} (expected https://host[:port])")
         return value
 

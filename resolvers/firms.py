@@ -18,6 +18,7 @@ from schema.firms import (
     UpdateFirmPayload,
     UpdateOutletPayload,
 )
+from schema.paging import DEFAULT_PAGE, Limit, Offset, page
 from schema.types import Firm, Outlet
 from services import firms as service
 
@@ -33,12 +34,18 @@ __all__ = [
 ]
 
 
-async def list_firms() -> list[Firm]:
-    return [Firm.from_model(f) for f in await FirmModel.all().order_by("id")]
+async def list_firms(limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> list[Firm]:
+    """Our firms, oldest first: one page of them."""
+    wanted = page(limit, offset)
+    records = await FirmModel.all().order_by("id").offset(wanted.offset).limit(wanted.limit)
+    return [Firm.from_model(f) for f in records]
 
 
-async def list_outlets() -> list[Outlet]:
-    return [Outlet.from_model(o) for o in await OutletModel.all().order_by("id")]
+async def list_outlets(limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> list[Outlet]:
+    """Outlets and warehouses of every firm, oldest first: one page of them."""
+    wanted = page(limit, offset)
+    records = await OutletModel.all().order_by("id").offset(wanted.offset).limit(wanted.limit)
+    return [Outlet.from_model(o) for o in records]
 
 
 def _firm_data(data: FirmInput) -> service.FirmData:

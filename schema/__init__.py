@@ -47,8 +47,11 @@ class Query:
     program_settings: list[ProgramSetting] = strawberry.field(
         resolver=mail_resolvers.program_settings
     )
-    test_email_attempts: list[TestEmailAttempt] = strawberry.field(
-        resolver=mail_resolvers.test_email_attempts, permission_classes=admin
+    # Nullable: a viewer's query that selects it gets the other fields and FORBIDDEN here.
+    test_email_attempts: list[TestEmailAttempt] | None = strawberry.field(
+        resolver=mail_resolvers.test_email_attempts,
+        permission_classes=admin,
+        description="Admin only; null with a FORBIDDEN error for other tokens.",
     )
 
 

@@ -36,6 +36,29 @@ __all__ = [
 ]
 
 
+def _readable(info: strawberry.Info, encrypted: str | None) -> bool | None:
+    """Whether a configured key opens the stored password; None when none is stored."""
+    return info.context.runtime.box.readable(encrypted) if encrypted else None
+
+
+def _has_password(root: EmailAccount | MailSettings, info: strawberry.Info) -> bool:
+    # A password that no configured key opens cannot be used: it is not "had".
+    return _readable(info, root.stored_password) is True
+
+
+def _password_unreadable(root: EmailAccount | MailSettings, info: strawberry.Info) -> bool:
+    return _readable(info, root.stored_password) is False
+
+
+_HAS_PASSWORD = (
+    "A stored password that the server's keys open; the password itself is never returned."
+)
+_PASSWORD_UNREADABLE = (
+    "A password is stored but no configured key decrypts it (the key was changed or lost): "
+    "it must be entered again."
+)
+
+
 @strawberry.type(description="Reference book ► Email accounts: one mailbox on one SMTP server.")
 class EmailAccount:
     id: strawberry.ID
@@ -45,9 +68,13 @@ class EmailAccount:
     use_ssl: bool
     security: SmtpSecurity
     address: str
-    has_password: bool = strawberry.field(description="The password itself is never returned.")
+    has_password: bool = strawberry.field(resolver=_has_password, description=_HAS_PASSWORD)
+    password_unreadable: bool = strawberry.field(
+        resolver=_password_unreadable, description=_PASSWORD_UNREADABLE
+    )
     sender_name: str | None
     sender_email: str
+    stored_password: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, account: EmailAccountModel) -> EmailAccount:
@@ -59,9 +86,9 @@ class EmailAccount:
             use_ssl=account.use_ssl,
             security=SmtpSecurity(account.security),
             address=account.address,
-            has_password=account.has_password,
             sender_name=account.sender_name,
             sender_email=account.sender_email,
+            stored_password=account.password_encrypted,
         )
 
 
@@ -73,10 +100,14 @@ class MailSettings:
     use_ssl: bool
     security: SmtpSecurity
     address: str
-    has_password: bool
+    has_password: bool = strawberry.field(resolver=_has_password, description=_HAS_PASSWORD)
+    password_unreadable: bool = strawberry.field(
+        resolver=_password_unreadable, description=_PASSWORD_UNREADABLE
+    )
     sender_name: str | None
     sender_email: str
     account: EmailAccount
+    stored_password: strawberry.Private[str | None]
 
     @classmethod
     def from_stored(cls, stored: StoredSettings) -> MailSettings:
@@ -87,10 +118,10 @@ class MailSettings:
             use_ssl=stored.use_ssl,
             security=stored.security,
             address=stored.address,
-            has_password=stored.account.has_password,
             sender_name=stored.sender_name,
             sender_email=stored.sender_email,
             account=EmailAccount.from_model(stored.account),
+            stored_password=stored.account.password_encrypted,
         )
 
 

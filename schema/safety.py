@@ -10,6 +10,8 @@ an error that is not a GraphQL error of our own making (a bug, a driver fault)
 becomes a generic localized message with an id that the log line also has.
 A fault that only says the database (or another store) cannot be reached right now becomes
 ``SERVICE_UNAVAILABLE`` instead: the client may retry, and the log line needs no traceback.
+So does a database that lacks the migrations of this version (``reason: pendingMigrations``,
+as ``/readyz`` says it): a state the administrator fixes with ``mailtab migrate``, not a bug.
 ``HideSuggestions`` cuts graphql-core's "Did you mean …?" hints where the schema is not
 meant to be explored.
 """
@@ -46,16 +48,20 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from i18n import DEFAULT_LANG, Lang, Text
+from models.db import is_unmigrated
 
 __all__ = [
     "INTERNAL",
+    "PENDING_MIGRATIONS",
     "UNAVAILABLE",
     "ErrorPolicy",
     "HideSuggestions",
     "SafeSchema",
     "ServiceUnavailable",
     "is_outage",
+    "is_unmigrated",
     "safe_error",
+    "unavailable_reason",
     "without_suggestions",
 ]
 
@@ -68,6 +74,10 @@ INTERNAL = Text(
 UNAVAILABLE = Text(
     ru="Сервис временно недоступен: нет связи с базой данных. Повторите попытку через несколько секунд.",
     en="The service is temporarily unavailable: the database cannot be reached. Retry in a few seconds.",
+)
+PENDING_MIGRATIONS = Text(
+    ru="Сервис временно недоступен: база данных не обновлена до этой версии. Администратору: выполните `mailtab migrate`.",
+    en="The service is temporarily unavailable: the database lacks this version's migrations. Administrator: run `mailtab migrate`.",
 )
 REDACTED = "•••"
 # The phrases after which graphql-core repeats the input it refused, up to where its message
@@ -145,6 +155,19 @@ def is_outage(exc: BaseException) -> bool:
         else:  # "raise … from None" says the earlier exception does not matter
             current = None if current.__suppress_context__ else current.__context__
     return False
+
+
+def unavailable_reason(exc: BaseException) -> tuple[str, Text] | None:
+    """Why ``exc`` makes the service unavailable (a reason code and its message), or None.
+
+    ``databaseUnreachable``: the client may retry; ``pendingMigrations``: the database is
+    there but older than the code, until ``mailtab migrate`` runs.
+    """
+    if is_outage(exc):
+        return "databaseUnreachable", UNAVAILABLE
+    if is_unmigrated(exc):
+        return "pendingMigrations", PENDING_MIGRATIONS
+    return None
 
 
 class _SchemaNames(NamedTuple):
@@ -308,23 +331,25 @@ def safe_error(error: GraphQLError, context: ExecutionContext | None) -> GraphQL
             extensions=error.extensions,
         )
         log.info("graphql error: %s", message)
-    elif is_outage(original):
+    elif (unavailable := unavailable_reason(original)) is not None:
+        reason, text = unavailable
         error_id = uuid.uuid4().hex[:12]
         # An expected condition with a known remedy: one line, no traceback.
         log.warning(
-            "service unavailable %s at %s: %s: %s",
+            "service unavailable %s at %s (%s): %s: %s",
             error_id,
             ".".join(str(p) for p in error.path or ()) or "-",
+            reason,
             original.__class__.__name__,
             original,
         )
         safe = GraphQLError(
-            UNAVAILABLE(_lang(context)),
+            text(_lang(context)),
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "SERVICE_UNAVAILABLE", "errorId": error_id},
+            extensions={"code": "SERVICE_UNAVAILABLE", "reason": reason, "errorId": error_id},
         )
     else:
         error_id = uuid.uuid4().hex[:12]

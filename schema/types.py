@@ -17,6 +17,7 @@ from schema.enums import (
     SmtpSecurity,
 )
 from schema.mail import MailSettings
+from schema.paging import DEFAULT_PAGE, Limit, Offset, page
 from services.mail_settings import load_stored_settings
 
 __all__ = ["Firm", "MailProvider", "MailTab", "Outlet"]
@@ -30,10 +31,13 @@ class Firm:
     kpp: str | None
 
     @strawberry.field
-    async def outlets(self, info: strawberry.Info) -> list[Outlet]:
-        """Outlets and warehouses of this firm."""
+    async def outlets(
+        self, info: strawberry.Info, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
+    ) -> list[Outlet]:
+        """Outlets and warehouses of this firm, oldest first: one page of them."""
         loader = info.context.outlets_loader
-        return [Outlet.from_model(o) for o in await loader.load(int(self.id))]
+        outlets = await loader.load((int(self.id), page(limit, offset)))
+        return [Outlet.from_model(o) for o in outlets]
 
     @classmethod
     def from_model(cls, firm: FirmModel) -> Firm:

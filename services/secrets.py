@@ -5,24 +5,36 @@ all decrypt). On the embedded default with no key configured, a key file is
 created once in the data folder with owner-only permissions; its path is
 logged, never its content. ``rotate`` re-encrypts every stored password under
 the newest key, so older keys can then be dropped.
+
+A key is never replaced behind the operator's back: with the key file gone while the
+database still holds passwords, ``load_password_box`` refuses (``KeyLost``) instead of
+making a new one; ``check_stored_passwords`` tells at start-up whether the configured keys
+open what is stored, and a password no key opens is logged (by account id) where it is
+needed and reported as unreadable, so that it is entered again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from config import ConfigError, Settings
 from models import EmailAccount
+from models.db import count_stored_passwords
 
 __all__ = [
     "KEY_FILE_NAME",
+    "KeyCheck",
+    "KeyLost",
     "PasswordBox",
     "add_key_to_file",
+    "check_stored_passwords",
     "key_file_path",
     "load_password_box",
     "rotate",
@@ -30,6 +42,15 @@ __all__ = [
 
 log = logging.getLogger("mailtab.secrets")
 KEY_FILE_NAME = "secret.key"
+#: How many of the most recent stored passwords the start-up check tries to open: enough to
+#: tell a wrong key, few enough that a database of many accounts does not slow the start.
+CHECK_SAMPLE = 200
+#: Ciphertexts whose readability ``PasswordBox.readable`` remembers.
+READABLE_CACHE = 4096
+
+
+class KeyLost(Exception):
+    """The embedded key file is gone while the database holds passwords only it opens."""
 
 
 class PasswordBox:
@@ -46,6 +67,8 @@ class PasswordBox:
         self._keys = list(keys)
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self._reload = reload
+        # Digest of a ciphertext -> whether a key opens it; emptied when the keys change.
+        self._readable: dict[bytes, bool] = {}
 
     def _refresh(self) -> bool:
         """Take the key file's keys if they changed; whether they did."""
@@ -59,6 +82,7 @@ class PasswordBox:
             return False
         self._keys = keys
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._readable.clear()
         return True
 
     def __repr__(self) -> str:
@@ -67,8 +91,28 @@ class PasswordBox:
     def encrypt(self, password: str) -> str:
         return self._fernet.encrypt(password.encode("utf-8")).decode("ascii")
 
-    def decrypt(self, token: str) -> str | None:
-        """The password, or None when no configured key opens it."""
+    def decrypt(self, token: str, *, account_id: int | None = None) -> str | None:
+        """The password, or None when no configured key opens it (logged, never the token)."""
+        password = self._open(token)
+        self._remember(token, password is not None)
+        if password is None:
+            log.warning(
+                "the stored password of email account %s cannot be decrypted with the "
+                "configured keys: it must be entered again (or the old key restored)",
+                account_id if account_id is not None else "-",
+            )
+        return password
+
+    def readable(self, token: str) -> bool:
+        """Whether a configured key opens ``token``; remembered, so that reads stay cheap."""
+        key = _fingerprint(token)
+        known = self._readable.get(key)
+        if known is None:
+            known = self._open(token) is not None
+            self._remember(token, known)
+        return known
+
+    def _open(self, token: str) -> str | None:
         for attempt in range(2):
             try:
                 return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
@@ -77,8 +121,17 @@ class PasswordBox:
                     return None
         return None
 
+    def _remember(self, token: str, readable: bool) -> None:
+        if len(self._readable) >= READABLE_CACHE:
+            del self._readable[next(iter(self._readable))]  # the oldest entry
+        self._readable[_fingerprint(token)] = readable
+
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
+
+def _fingerprint(token: str) -> bytes:
+    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def key_file_path(settings: Settings) -> Path:
@@ -121,6 +174,14 @@ def load_password_box(settings: Settings, *, create: bool = True) -> PasswordBox
     if not path.exists():
         if not create:
             raise ConfigError(f"MAILTAB_SECRET_KEY: not set and {path} does not exist")
+        stored = count_stored_passwords(settings.db_url)
+        if stored:
+            raise KeyLost(
+                f"{path} does not exist, but the database holds {stored} stored password(s) "
+                "that only its key opens: restore the file (or set MAILTAB_SECRET_KEY to that "
+                "key); if the key is lost for good, `mailtab rotate-key` starts a new one and "
+                "those passwords must be entered again"
+            )
         _write_key_file(path, [Fernet.generate_key().decode("ascii")])
         log.warning(
             "generated the password encryption key file %s (keep it with the database)", path
@@ -134,6 +195,26 @@ def add_key_to_file(settings: Settings) -> Path:
     keys = _read_key_file(path) if path.exists() else []
     _write_key_file(path, [Fernet.generate_key().decode("ascii"), *keys])
     return path
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """What the start-up check found: ``unreadable`` of the ``checked`` most recent of ``stored``."""
+
+    stored: int
+    checked: int
+    unreadable: int
+
+
+async def check_stored_passwords(box: PasswordBox, *, sample: int = CHECK_SAMPLE) -> KeyCheck:
+    """Try the configured keys on the ``sample`` most recently saved passwords."""
+    saved = EmailAccount.filter(password_encrypted__isnull=False).exclude(password_encrypted="")
+    stored = await saved.count()
+    rows = await saved.order_by("-updated_at", "-id").limit(sample).only("id", "password_encrypted")
+    unreadable = sum(
+        1 for row in rows if row.password_encrypted and not box.readable(row.password_encrypted)
+    )
+    return KeyCheck(stored=stored, checked=len(rows), unreadable=unreadable)
 
 
 async def rotate(box: PasswordBox) -> tuple[int, int]:

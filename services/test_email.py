@@ -121,7 +121,7 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
         return _Plan(resolved, resolved.password, account, source)
     if choice is PasswordSource.NONE or account is None or not account.password_encrypted:
         return _Plan(resolved, None, account, source)
-    password = runtime.box.decrypt(account.password_encrypted)
+    password = runtime.box.decrypt(account.password_encrypted, account_id=account.id)
     if password is None:
         problems.report("password", "PASSWORD_REQUIRED", STORED_PASSWORD_UNREADABLE)
         return None

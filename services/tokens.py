@@ -12,6 +12,7 @@ __all__ = [
     "TokenNameTaken",
     "authenticate",
     "create_token",
+    "default_name",
     "digest",
     "ensure_first_token",
     "revoke_token",
@@ -28,13 +29,42 @@ class TokenNameTaken(ValueError):
     """A live token already has that name (names identify tokens in logs and revocation)."""
 
 
-async def create_token(*, name: str, role: Role) -> tuple[ApiToken, str]:
-    """A new token record and the token itself, which is shown once and never stored."""
-    if await ApiToken.exists(name=name, revoked_at__isnull=True):
-        raise TokenNameTaken(name)
+#: How many numbered variants of a default name are tried before giving up.
+MAX_NUMBERED = 1000
+
+
+def default_name(role: Role, at: datetime) -> str:
+    """``admin token 2026-12-01 09:47:03`` (UTC, as ``mailtab token list`` shows times)."""
+    return f"{role.value} token {at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+async def create_token(
+    *, name: str | None = None, role: Role, at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token record and the token itself, which is shown once and never stored.
+
+    An explicit ``name`` that a live token has is refused (``TokenNameTaken``): names tell
+    tokens apart in logs and revocation. Without one, the token gets ``default_name``,
+    numbered ("… (2)") when a live token has that already, so it is never refused; ``at`` is
+    the time it shows (now).
+    """
+    if name is not None:
+        if await ApiToken.exists(name=name, revoked_at__isnull=True):
+            raise TokenNameTaken(name)
+    else:
+        name = await _free_name(default_name(role, at or datetime.now(UTC)))
     token = PREFIX + secrets.token_urlsafe(32)
     record = await ApiToken.create(name=name, role=role, token_hash=digest(token))
     return record, token
+
+
+async def _free_name(base: str) -> str:
+    live = ApiToken.filter(name__startswith=base, revoked_at__isnull=True).only("id", "name")
+    taken = {record.name for record in await live}
+    for candidate in (base, *(f"{base} ({n})" for n in range(2, MAX_NUMBERED))):
+        if candidate not in taken:
+            return candidate
+    raise TokenNameTaken(base)
 
 
 async def authenticate(token: str) -> ApiToken | None:

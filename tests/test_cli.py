@@ -54,6 +54,11 @@ def test_export_schema_prints_the_committed_sdl(env: dict[str, str]) -> None:
         ("MAILTAB_REDIS_URL", "reddis://:REDIS-PASSWORD-1@127.0.0.1/0", "MAILTAB_REDIS_URL"),
         ("MAILTAB_SMTP_TIMEOUT", "60", "MAILTAB_OPERATION_TIMEOUT"),
         ("MAILTAB_LOG_FORMAT", "xml", "MAILTAB_LOG_FORMAT"),
+        ("MAILTAB_SMTP_ALLOW_NETWORKS", "0.0.0.0/0", "MAILTAB_SMTP_ALLOW_NETWORKS"),
+        ("MAILTAB_CORS_ORIGINS", "*", "MAILTAB_CORS_ORIGINS"),
+        ("MAILTAB_PASSWORD_HELP_URL", "javascript:alert(1)", "MAILTAB_PASSWORD_HELP_URL"),
+        ("MAILTAB_TRADESOFT_SMTP_HOST", "a b", "MAILTAB_TRADESOFT_SMTP_HOST"),
+        ("MAILTAB_TEST_EMAIL_RATE_LIMIT", "0/minute", "MAILTAB_TEST_EMAIL_RATE_LIMIT"),
     ],
 )
 def test_bad_configuration_is_one_line_not_a_traceback(
@@ -123,11 +128,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+def serving(
+    env: dict[str, str], *args: str
+) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
     """`mailtab serve` on a free port, its output up to "startup complete"; stopped after."""
     port = free_port()
     process = subprocess.Popen(
-        [MAILTAB, "serve", "--port", str(port)],
+        [MAILTAB, "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -141,7 +148,7 @@ def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int, l
         if not line:
             break
         lines.append(line.rstrip("\n"))
-        if "Uvicorn running" in line or "Application startup complete" in line:
+        if "Uvicorn running" in line:  # logged once the socket listens
             break
     try:
         yield process, port, lines
@@ -270,3 +277,15 @@ def test_serve_refuses_an_unmigrated_server_database(env: dict[str, str]) -> Non
         assert "Traceback" not in result.stderr
     finally:
         asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_token_create_without_a_name_never_collides(env: dict[str, str]) -> None:
+    run("migrate", env=env)
+    tokens = []
+    for _ in range(3):
+        result = run("token", "create", "--role", "admin", env=env)
+        tokens.append(result.stdout.strip().splitlines()[-1])
+    assert len(set(tokens)) == 3 and all(token.startswith("mt_") for token in tokens)
+    names = [line.split("\t")[-1] for line in run("token", "list", env=env).stdout.splitlines()]
+    assert len(set(names)) == 3
+    assert all(name.startswith("admin token ") for name in names)

@@ -73,7 +73,8 @@ def only_error(response: httpx.Response) -> dict[str, Any]:
 
 
 async def test_query_depth_is_limited(gql: GraphQLClient) -> None:
-    nested = "firms { outlets { firm { outlets { firm { outlets { firm { outlets { firm { outlets { firm { id } } } } } } } } } } }"
+    # Pages of one: cheap by cost (see test_query_cost), too deep all the same.
+    nested = "firms(limit: 1) { outlets(limit: 1) { firm { outlets(limit: 1) { firm { outlets(limit: 1) { firm { outlets(limit: 1) { firm { outlets(limit: 1) { firm { id } } } } } } } } } } }"
     body = (await gql.post("{ " + nested + " }")).json()
     assert body["data"] is None
     assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]

@@ -357,3 +357,104 @@ def test_sigterm_lets_in_flight_requests_finish_and_closes_the_database(tmp_path
     ), output
     with sqlite3.connect(tmp_path / "data" / "mailtab.sqlite3") as database:
         assert database.execute("SELECT name FROM firm").fetchall() == [("ООО Ромашка",)]
+
+
+# --- a database whose migrations are not applied ---------------------------------------------
+
+
+def execute(url: str, *statements: str) -> None:
+    """Run SQL statements on the database at ``url`` (sqlite:// or postgres://)."""
+    if url.startswith("sqlite://"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite://"))) as database:
+            for statement in statements:
+                database.execute(statement)
+            database.commit()
+        return
+
+    async def run() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database that exists and has no tables."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"mailtab_unmigrated_{os.getpid()}_{secrets.token_hex(4)}"
+    asyncio.run(postgres(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def factory_server(url: str, tmp_path: Path) -> tuple[Server, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILTAB_")}
+    env |= {
+        "MAILTAB_DATABASE_URL": url,
+        "MAILTAB_DATA_DIR": str(tmp_path),
+        "MAILTAB_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "app:app_from_environment"]
+    return Server([*uvicorn, "--port", str(port)], env), f"http://127.0.0.1:{port}"
+
+
+def assert_pending_migrations(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert error["extensions"]["reason"] == "pendingMigrations"
+    assert "mailtab migrate" in error["message"]
+    assert response.headers["retry-after"]
+
+
+@pytest.mark.parametrize("stage", ["no tables", "an older schema"])
+def test_unmigrated_database_is_503_pending_migrations_like_readyz(
+    empty_database: str, tmp_path: Path, stage: str
+) -> None:
+    token = PREFIX + secrets.token_urlsafe(32)
+    if stage == "an older schema":
+        # The token table is there (the token check passes), the firms' tables are not yet.
+        migrated = subprocess.run(
+            [MAILTAB, "migrate"],
+            env={**os.environ, "MAILTAB_DATABASE_URL": empty_database},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        columns = "api_token (name, role, token_hash, created_at)"
+        insert_token = (
+            f"INSERT INTO {columns} VALUES ('old', 'admin', '{digest(token)}', CURRENT_TIMESTAMP)"  # noqa: S608
+        )
+        execute(
+            empty_database,
+            "DROP TABLE outlet",
+            "DROP TABLE firm",
+            "DELETE FROM tortoise_migrations",
+            insert_token,
+        )
+    server, base = factory_server(empty_database, tmp_path)
+    try:
+        assert server.process.poll() is None, "\n".join(server.lines)
+        ready = httpx.get(f"{base}/readyz", timeout=20)
+        assert ready.status_code == 503
+        assert ready.json()["pendingMigrations"] == ["models.0001_initial"]
+        assert_pending_migrations(post(base, token))
+    finally:
+        server.stop()
+    output = "\n".join(server.lines)
+    assert "Traceback" not in output
+    assert "unexpected error" not in output

@@ -11,5 +11,6 @@
 - ``graphiql``: the GraphiQL page, with its scripts and styles served from ``web/static/vendor/``;
 - ``security``: the Content-Security-Policies of the pages and the other headers;
 - ``logs``: text or JSON log lines; ``metrics``: Prometheus metrics;
-- ``health``: /healthz and /readyz for orchestrators.
+- ``health``: /healthz and /readyz for orchestrators;
+- ``protocol``: uvicorn's HTTP/1.1 protocol with a time limit on request heads.
 """

@@ -1,6 +1,7 @@
 """The schema extensions /graphql runs with: limits, switches, and what a request did.
 
-Limits are Strawberry's own validation rules (depth, aliases, tokens); introspection is
+Limits are ``QueryCost`` (fields and cost by list sizes, checked before validation, see
+``web.cost``) and Strawberry's own rules (depth, aliases, tokens); introspection is
 switched off with Strawberry's ``DisableIntrospection``; "Did you mean …?" hints are shown
 only where the schema is meant to be explored (see ``suggestions_enabled``).
 ``RequestFacts`` tells the request's log line and metrics which operation ran and how it
@@ -32,6 +33,7 @@ from strawberry.extensions import (
 from config import Settings
 from i18n import DEFAULT_LANG, Text
 from schema.safety import HideSuggestions
+from web.cost import QueryCost
 from web.requests import current_request
 
 __all__ = [
@@ -86,6 +88,7 @@ def schema_extensions(settings: Settings) -> list[Extension]:
     extensions: list[Extension] = [
         RequestFacts,
         OperationNameRequired,
+        lambda: QueryCost(max_cost=settings.max_query_cost, max_fields=settings.max_query_fields),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -3,14 +3,17 @@
 1. Method: GET and POST only (405).
 2. The GraphiQL page (GET, Accept: text/html, no query) is open, under its own CSP; it is
    ``web.graphiql``'s, which loads everything from this service, not Strawberry's CDN page.
-3. POST bodies: ``application/json`` only (415) — form and text posts are what a foreign
+3. POST bodies: ``application/json`` only (415), in any letter case (RFC 9110; Strawberry
+   is handed it in lower case) — form and text posts are what a foreign
    page can send without a CORS preflight, so refusing them closes the simple CSRF path;
    at most ``max_body_bytes`` (413 at once from Content-Length, or while reading a chunked
    body); one operation per request (no batching); a JSON object in UTF-8, nested at most
    ``MAX_JSON_DEPTH`` levels (400 otherwise: Strawberry would fail on some of these with a 500).
 4. The bearer token (401), looked up within a bounded wait: 503 ``SERVICE_UNAVAILABLE``
    when the database cannot be reached.
-5. Execution. Strawberry refuses mutations over GET (405 here).
+5. Execution. Strawberry refuses mutations over GET (405 here). A response body over
+   ``max_response_bytes`` is replaced by a ``RESPONSE_TOO_LARGE`` error (HTTP 200, as other
+   GraphQL errors): the cost limit bounds the work, this cap what one response may carry.
 Steps 3–5 run under the per-operation time budget (``operation_timeout``): past it the
 operation is cancelled — an open transaction rolls back — and the client gets 504
 ``TIMEOUT``. The response is built inside the budget and sent after it, so a late timeout
@@ -34,10 +37,10 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from config import Settings
-from i18n import Lang, negotiate
+from i18n import Lang, Text, negotiate
 from models import ApiToken
 from resolvers.context import Context
-from schema.safety import INTERNAL, UNAVAILABLE, is_outage
+from schema.safety import INTERNAL, unavailable_reason
 from services import tokens
 from services.runtime import Runtime
 from web import errors
@@ -60,6 +63,13 @@ log = logging.getLogger("mailtab.http")
 
 #: How long a client should wait before retrying when the database is down.
 RETRY_AFTER_SECONDS = "5"
+
+RESPONSE_TOO_LARGE = Text(
+    ru="Ответ больше {limit} байт и не отправлен: запросите меньше данных — страницы "
+    "поменьше (аргумент limit) или меньше полей. Изменения mutation, если были, выполнены.",
+    en="The response is over {limit} bytes and was not sent: ask for less — smaller pages "
+    "(the limit argument) or fewer fields. A mutation's changes, if any, were made.",
+)
 
 #: How deeply a request's JSON may nest. The schema's inputs need a handful of levels. json,
 #: graphql-core's value coercion and the error redaction all go one level at a time, some of
@@ -160,6 +170,7 @@ class GraphQLEndpoint:
     def __init__(self, view: GraphQLView, settings: Settings) -> None:
         self.view = view
         self.max_body = settings.max_body_bytes
+        self.max_response = settings.max_response_bytes
         self.budget = settings.operation_timeout
         # Connecting (``timeout``) plus one query (``command_timeout``), as models.db sets them.
         self.db_wait = settings.db_timeout * 3
@@ -205,7 +216,7 @@ class GraphQLEndpoint:
             body = await self._read_body(request, lang)
             if isinstance(body, Response):
                 return body
-            request = Request(request.scope, _replay(body, request.receive))
+            request = Request(_json_content_type(request.scope), _replay(body, request.receive))
         token = await self._authenticate(request, lang)
         if isinstance(token, Response):
             return token
@@ -274,6 +285,21 @@ class GraphQLEndpoint:
             extensions={"limit": self.max_body},
         )
 
+    def _response_too_large(self, size: int, lang: Lang) -> Response:
+        note_outcome("too_large")
+        log.warning(
+            "response of %d bytes not sent: over MAILTAB_MAX_RESPONSE_BYTES (%d)",
+            size,
+            self.max_response,
+        )
+        return error_response(
+            200,
+            "RESPONSE_TOO_LARGE",
+            RESPONSE_TOO_LARGE.format(limit=self.max_response),
+            lang,
+            extensions={"limit": self.max_response},
+        )
+
     async def _authenticate(self, request: Request, lang: Lang) -> ApiToken | Response:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         token: ApiToken | None = None
@@ -301,12 +327,31 @@ class GraphQLEndpoint:
             return _http_error(exc, lang)
         except Exception as exc:
             return _failure(exc, lang, where="the GraphQL view")
+        size = len(getattr(response, "body", b""))
+        if size > self.max_response:
+            return self._response_too_large(size, lang)
         record = current_request()
         if record is not None and record.outcome == "unavailable":
             # The body says SERVICE_UNAVAILABLE; the status lets proxies and clients retry.
             response.status_code = 503
             response.headers["retry-after"] = RETRY_AFTER_SECONDS
         return response
+
+
+def _json_content_type(scope: Scope) -> Scope:
+    """The scope with its Content-Type's media type as Strawberry compares it: lower case.
+
+    Media types are case-insensitive (RFC 9110, 8.3.1) and ``_read_body`` accepted this one
+    as ``application/json``; Strawberry would refuse ``APPLICATION/JSON`` with a 400.
+    The parameters (``charset``) are kept as sent.
+    """
+    headers = []
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            _, separator, parameters = value.partition(b";")
+            value = b"application/json" + separator + parameters
+        headers.append((name, value))
+    return {**scope, "headers": headers}
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -363,14 +408,17 @@ def _unusable_json(exc: UnusableJson, lang: Lang) -> Response:
 
 
 def _failure(exc: Exception, lang: Lang, *, where: str) -> Response:
-    """503 for a database outage (one log line), else a masked 500 (traceback in the log)."""
+    """503 for a database outage or missing migrations (one log line), else a masked 500."""
     error_id = uuid.uuid4().hex[:12]
-    if is_outage(exc):
+    unavailable = unavailable_reason(exc)
+    if unavailable is not None:
+        reason, text = unavailable
         note_outcome("unavailable")
         log.warning(
-            "service unavailable %s in %s: %s: %s",
+            "service unavailable %s in %s (%s): %s: %s",
             error_id,
             where,
+            reason,
             exc.__class__.__name__,
             exc,
             extra={"error_id": error_id},
@@ -378,10 +426,10 @@ def _failure(exc: Exception, lang: Lang, *, where: str) -> Response:
         return error_response(
             503,
             "SERVICE_UNAVAILABLE",
-            UNAVAILABLE,
+            text,
             lang,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
-            extensions={"errorId": error_id},
+            extensions={"reason": reason, "errorId": error_id},
         )
     note_outcome("internal")
     log.error(
