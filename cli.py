@@ -113,7 +113,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from models.db import pending_migrations, tortoise_config
-    from services.secrets import KeyLost, check_stored_passwords, load_password_box
+    from services.errors import KeyLost
+    from services.secrets import check_stored_passwords, load_password_box
     from services.tokens import ensure_first_token
     from web.logs import configure_logging, logging_config
     from web.protocol import HeaderTimeoutProtocol
@@ -198,7 +199,8 @@ def _warn_about_unreadable_passwords(settings: Settings, check: KeyCheck) -> Non
 
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     from models import Role
-    from services.tokens import TokenNameTaken, create_token
+    from services.errors import TokenNameTaken
+    from services.tokens import create_token
 
     wanted: str | None = None
     if args.name is not None:

@@ -177,7 +177,8 @@ class Settings(BaseSettings):
     def _tradesoft_host(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        from services.validation import Problems, clean_host
+        from services.addresses import clean_host
+        from services.errors import Problems
 
         problems = Problems()
         host = clean_host(value, field="smtpHost", problems=problems, required=True)

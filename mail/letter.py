@@ -24,7 +24,6 @@ import email.errors
 import email.parser
 import email.policy
 import html
-import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -34,11 +33,10 @@ from i18n import Lang
 from mail.errors import HeaderInjection, LetterError
 from mail.idn import ascii_domain
 from mail.security import Security
+from textrules import has_encoded_word, has_forbidden_characters
 
 __all__ = [
-    "ENCODED_WORD",
     "build_test_letter",
-    "has_encoded_word",
     "needs_smtputf8",
     "smtp_address",
     "split_address",
@@ -46,19 +44,6 @@ __all__ = [
 
 _MAILER = "mailtab"
 
-#: The start of an RFC 2047 encoded-word as the standard library's header parser reads
-#: one: any charset (also with an RFC 2231 "*language"), B or Q. The end is left open on
-#: purpose: the parser also decodes whitespace inside, and "=?cs?q?=41..." without a
-#: closing "?=", swallowing the rest of the header.
-ENCODED_WORD = re.compile(r"=\?[^?]*\?[bq]\?", re.IGNORECASE)
-
-# Never in a header's text: controls, line and paragraph separators, bidirectional
-# controls and a stray BOM (text that shows other than it is), lone surrogates.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
-)
-# The same in a generated header line, less the lone surrogates (it is valid UTF-8 by then).
-_UNSAFE_ON_WIRE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 
 #: The policies delivery serializes a letter with (SMTPUTF8 only for non-ASCII addresses).
 _WIRE_POLICIES = (email.policy.SMTP, email.policy.SMTPUTF8)
@@ -98,15 +83,6 @@ _LABELS: dict[Lang, tuple[str, str, str, str]] = {
 }
 
 _GREETING: dict[Lang, str] = {"ru": "Здравствуйте!", "en": "Hello,"}
-
-
-def has_encoded_word(text: str) -> bool:
-    """Whether ``text`` holds (the start of) an RFC 2047 encoded-word, ``=?charset?b|q?``.
-
-    The mail library would decode it; no real name or address contains one. Text
-    with "=?" or "?=" that does not start an encoded-word ("Что =? не так") passes.
-    """
-    return ENCODED_WORD.search(text) is not None
 
 
 def split_address(address: str, *, field: str | None = None) -> tuple[str, str]:
@@ -241,13 +217,13 @@ def _utc(moment: datetime | None) -> datetime:
 
 def _refuse_controls(text: str, *, field: str | None = None) -> None:
     # CR/LF would start a new header; other controls have no business in a header either.
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if has_forbidden_characters(text):
         raise HeaderInjection("control characters are not allowed", field=field)
 
 
 def _header_text(text: str, *, field: str) -> str:
     """``text`` if it can go into a header as it is: no encoded-word, nothing unsafe."""
-    if _UNSAFE.search(text):
+    if has_forbidden_characters(text):
         raise HeaderInjection("control or bidirectional characters are not allowed", field=field)
     if has_encoded_word(text):
         raise HeaderInjection("encoded-words are not allowed", field=field)
@@ -332,7 +308,7 @@ def _is_one_header(folded: bytes, *, name: str, linesep: str) -> bool:
     for index, line in enumerate(lines):
         if index and line[:1] not in (" ", "\t"):
             return False
-        if _UNSAFE_ON_WIRE.search(line[1:] if index else line):
+        if has_forbidden_characters(line[1:] if index else line):
             return False
     return True
 
@@ -354,7 +330,7 @@ def _compare_parsed(raw: bytes, *, names: list[str], author: Address, reader: Ad
     readers: tuple[Address, ...] = getattr(parsed["To"], "addresses", ())
     if [(a.display_name, a.addr_spec) for a in readers] != [("", reader.addr_spec)]:
         raise HeaderInjection("To does not say what was set", field="recipient")
-    if _UNSAFE_ON_WIRE.search(authors[0].display_name):
+    if has_forbidden_characters(authors[0].display_name):
         raise HeaderInjection("From shows characters that were not set", field="senderName")
 
 

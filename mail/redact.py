@@ -11,6 +11,8 @@ import base64
 import re
 from collections.abc import Sequence
 
+from textrules import replace_controls
+
 __all__ = ["MAX_REPLY_LENGTH", "redact_reply"]
 
 #: Longest server reply passed on; real replies are a line or two.
@@ -20,7 +22,7 @@ MAX_REPLY_LENGTH = 500
 def redact_reply(text: str, *, secrets: Sequence[str], username: str | None = None) -> str:
     """A server's text safe to show: secrets and AUTH payloads cut out, controls dropped, capped."""
     # Controls go first: turning them into spaces must not be able to re-form a secret.
-    text = "".join(ch if ch == "\n" or (ord(ch) >= 32 and ord(ch) != 127) else " " for ch in text)
+    text = replace_controls(text, " ", keep="\n")
     # An AUTH command echoed back ("unrecognized command: AUTH PLAIN AGFk...") carries
     # the credentials whatever the password is.
     text = _AUTH_PAYLOAD.sub(r"\1***", text)

@@ -25,7 +25,7 @@ from schema.mail import (
 )
 from services import mail_settings as service
 from services import test_email
-from services.validation import has_forbidden_characters
+from textrules import has_forbidden_characters
 from web import metrics
 
 __all__ = [

@@ -15,7 +15,7 @@ from schema.enums import (
     SaveMailSettingsErrorCode,
     SendTestEmailErrorCode,
 )
-from services.validation import FieldError
+from services.errors import FieldError
 
 __all__ = [
     "FirmError",

@@ -18,8 +18,8 @@ from schema.enums import (
     SmtpSecurity,
 )
 from schema.errors import SaveMailSettingsError, SendTestEmailError
+from services.errors import FieldError
 from services.mail_settings import StoredSettings
-from services.validation import FieldError
 
 __all__ = [
     "EmailAccount",

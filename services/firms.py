@@ -10,8 +10,10 @@ from tortoise.transactions import in_transaction
 
 from i18n import Text
 from models import Firm, Outlet, OutletKind
+from services.errors import FieldError, FirmErrorCode, Problems
+from services.requisites import clean_inn, clean_kpp
 from services.results import Outcome, not_found, parse_id
-from services.validation import FieldError, Problems, clean_inn, clean_kpp, clean_text
+from services.text import clean_text
 
 __all__ = [
     "FirmData",
@@ -107,7 +109,9 @@ async def _outlet_count(firm_id: int) -> int:
 
 def _has_outlets(count: int) -> FieldError:
     return FieldError(
-        field="id", code="FIRM_HAS_OUTLETS", message=FIRM_HAS_OUTLETS.format(count=count)
+        field="id",
+        code=FirmErrorCode.FIRM_HAS_OUTLETS,
+        message=FIRM_HAS_OUTLETS.format(count=count),
     )
 
 

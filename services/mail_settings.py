@@ -31,17 +31,18 @@ from mail.network import IPNetwork, refused_ip_literal
 from mail.presets import ProviderCode, ProviderPreset, provider_for_address
 from mail.security import Security, check_mode, resolve_security, use_ssl_for
 from models import EmailAccount, ProgramSetting
+from services.addresses import clean_email, clean_host, clean_port
+from services.errors import (
+    FieldError,
+    InputCode,
+    MailFormCode,
+    MailSettingsWarningCode,
+    Problems,
+    StoredPasswordMoved,
+)
 from services.mailtab import missing_prerequisites
 from services.secrets import PasswordBox
-from services.validation import (
-    FieldError,
-    Problems,
-    clean_email,
-    clean_host,
-    clean_password,
-    clean_port,
-    clean_text,
-)
+from services.text import clean_password, clean_text
 
 __all__ = [
     "EMAIL_GROUP",
@@ -167,7 +168,7 @@ class SaveOutcome:
 
 
 def unavailable_error() -> FieldError:
-    return FieldError(field=None, code="MAIL_TAB_UNAVAILABLE", message=UNAVAILABLE)
+    return FieldError(field=None, code=MailFormCode.MAIL_TAB_UNAVAILABLE, message=UNAVAILABLE)
 
 
 def resolve_form(
@@ -196,7 +197,9 @@ def resolve_form(
         if refused is not None:
             message, hint = address_refused(*refused)
             problems.report(
-                "smtpHost", "INVALID", Text(f"{message.ru} {hint.ru}", f"{message.en} {hint.en}")
+                "smtpHost",
+                InputCode.INVALID,
+                Text(f"{message.ru} {hint.ru}", f"{message.en} {hint.en}"),
             )
             host = None
     port = clean_port(
@@ -210,7 +213,7 @@ def resolve_form(
         if form.security is not None:
             use_ssl = use_ssl_for(form.security)
         elif other:
-            problems.report("useSsl", "REQUIRED", SSL_REQUIRED)
+            problems.report("useSsl", InputCode.REQUIRED, SSL_REQUIRED)
         else:
             use_ssl = preset.use_ssl
     address = clean_email(form.address, field="address", problems=problems, required=True)
@@ -230,7 +233,7 @@ def resolve_form(
     security = resolve_security(use_ssl=use_ssl, port=port, explicit=form.security)
     mode_problem = check_mode(security, port, explicit=form.security is not None)
     if mode_problem is not None:
-        problems.report(mode_problem.field, "INVALID", mode_problem.message)
+        problems.report(mode_problem.field, InputCode.INVALID, mode_problem.message)
         return None
     return ResolvedForm(
         provider=form.provider,
@@ -256,7 +259,7 @@ def form_warnings(
         warnings.append(
             FieldError(
                 "provider",
-                "PASSWORD_LOGIN_DISABLED",
+                MailSettingsWarningCode.PASSWORD_LOGIN_DISABLED,
                 Text(
                     ru=f"{preset.title.ru}: с 16 сентября 2024 года Microsoft не принимает вход по "
                     "паролю для личных ящиков (только OAuth2), пароль приложения тоже не поможет. "
@@ -271,7 +274,7 @@ def form_warnings(
         warnings.append(
             FieldError(
                 "senderEmail",
-                "SENDER_DIFFERS_FROM_ADDRESS",
+                MailSettingsWarningCode.SENDER_DIFFERS_FROM_ADDRESS,
                 Text(
                     ru=f"{preset.title.ru} отклоняет или подменяет письма, у которых адрес "
                     "отправителя не совпадает с адресом входа. Укажите в «Email отправителя» "
@@ -285,7 +288,7 @@ def form_warnings(
         warnings.append(
             FieldError(
                 "useSsl",
-                "INSECURE_CONNECTION",
+                MailSettingsWarningCode.INSECURE_CONNECTION,
                 Text(
                     ru="Без SSL пароль и письма передаются открытым текстом. Включите "
                     "«Использовать SSL», если сервер это поддерживает.",
@@ -299,7 +302,7 @@ def form_warnings(
         warnings.append(
             FieldError(
                 "smtpHost",
-                "HOST_NOT_CONFIGURED",
+                MailSettingsWarningCode.HOST_NOT_CONFIGURED,
                 Text(
                     ru=f"«{form.smtp_host}» — заглушка, такого сервера нет: письма не уйдут. "
                     "Укажите SMTP-сервер вручную или попросите администратора развертывания "
@@ -319,7 +322,7 @@ def form_warnings(
         warnings.append(
             FieldError(
                 "provider",
-                "PROVIDER_MISMATCH",
+                MailSettingsWarningCode.PROVIDER_MISMATCH,
                 Text(
                     ru=f"Адрес относится к сервису {detected.title.ru}, а выбран "
                     f"{preset.title.ru}: проверьте «Почтовый сервис».",
@@ -357,7 +360,7 @@ def password_source(
         title = presets[form.provider].title
         return FieldError(
             "password",
-            "PASSWORD_REQUIRED",
+            MailFormCode.PASSWORD_REQUIRED,
             Text(
                 ru=PASSWORD_REQUIRED_PUBLIC.ru.format(title=title.ru),
                 en=PASSWORD_REQUIRED_PUBLIC.en.format(title=title.en),
@@ -368,11 +371,11 @@ def password_source(
         # Otherwise anyone with a token could point it at a listener of theirs on the
         # same host, or over a plain connection, and read it.
         if account.port != form.port or account.security != form.security.value:
-            return FieldError("password", "PASSWORD_REQUIRED", PASSWORD_AGAIN)
+            return FieldError("password", MailFormCode.PASSWORD_REQUIRED, PASSWORD_AGAIN)
         return PasswordSource.STORED
     if account is not None and relay:
         return PasswordSource.NONE  # saved before as a relay without login
-    return FieldError("password", "PASSWORD_REQUIRED", PASSWORD_REQUIRED)
+    return FieldError("password", MailFormCode.PASSWORD_REQUIRED, PASSWORD_REQUIRED)
 
 
 async def save_mail_settings(
@@ -413,21 +416,19 @@ async def save_mail_settings(
             else:
                 account = await _upsert_account(resolved, encrypted, connection)
             await _write_program_settings(resolved, account, connection)
-    except _StoredPasswordMoved:
-        return SaveOutcome(errors=[FieldError("password", "PASSWORD_REQUIRED", PASSWORD_AGAIN)])
+    except StoredPasswordMoved:
+        return SaveOutcome(
+            errors=[FieldError("password", MailFormCode.PASSWORD_REQUIRED, PASSWORD_AGAIN)]
+        )
     stored = StoredSettings(**_values(resolved), account=account)
     warnings = form_warnings(resolved, presets, has_password=account.has_password)
     return SaveOutcome(settings=stored, account=account, warnings=warnings)
 
 
-class _StoredPasswordMoved(Exception):
-    """The account's port, mode or password changed between the read and the write."""
-
-
 async def _update_keeping_password(
     form: ResolvedForm, read: EmailAccount, connection: Any
 ) -> EmailAccount:
-    """Update the account as read, keeping its password, or raise ``_StoredPasswordMoved``.
+    """Update the account as read, keeping its password, or raise ``StoredPasswordMoved``.
 
     ``password_source`` allowed the stored password for this port and mode on a read made
     before the transaction; another save may have moved the account (a new port, mode or
@@ -450,7 +451,7 @@ async def _update_keeping_password(
         .update(**values, updated_at=timezone.now())
     )
     if not updated:
-        raise _StoredPasswordMoved
+        raise StoredPasswordMoved
     return await EmailAccount.get(id=read.id, using_db=connection)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from i18n import Text
-from services.validation import FieldError
+from services.errors import FieldError, InputCode
 
 __all__ = ["Outcome", "not_found"]
 
@@ -31,7 +31,7 @@ class Outcome(Generic[T]):
 def not_found(field_name: str, what: Text) -> FieldError:
     return FieldError(
         field=field_name,
-        code="NOT_FOUND",
+        code=InputCode.NOT_FOUND,
         message=Text(ru=f"{what.ru} не найдена.", en=f"{what.en} not found."),
     )
 

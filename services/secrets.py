@@ -27,11 +27,11 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from config import ConfigError, Settings
 from models import EmailAccount
 from models.db import count_stored_passwords
+from services.errors import KeyLost
 
 __all__ = [
     "KEY_FILE_NAME",
     "KeyCheck",
-    "KeyLost",
     "PasswordBox",
     "add_key_to_file",
     "check_stored_passwords",
@@ -47,10 +47,6 @@ KEY_FILE_NAME = "secret.key"
 CHECK_SAMPLE = 200
 #: Ciphertexts whose readability ``PasswordBox.readable`` remembers.
 READABLE_CACHE = 4096
-
-
-class KeyLost(Exception):
-    """The embedded key file is gone while the database holds passwords only it opens."""
 
 
 class PasswordBox:

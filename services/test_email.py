@@ -21,6 +21,8 @@ from mail.errors import HeaderInjection, LetterError
 from mail.failures import SmtpFailure
 from mail.letter import build_test_letter
 from models import ApiToken, EmailAccount, TestEmailAttempt
+from services.addresses import clean_email
+from services.errors import FieldError, InputCode, MailFormCode, Problems, SendTestEmailErrorCode
 from services.mail_settings import (
     MailForm,
     PasswordSource,
@@ -33,13 +35,6 @@ from services.mail_settings import (
 )
 from services.mailtab import missing_prerequisites
 from services.runtime import Runtime
-from services.validation import (
-    FORBIDDEN_CHARACTERS,
-    INVALID,
-    FieldError,
-    Problems,
-    clean_email,
-)
 
 __all__ = ["SendOutcome", "send_test_email"]
 
@@ -98,7 +93,7 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
     if form is None:
         stored = await load_stored_settings()
         if stored is None:
-            problems.report(None, "NOT_CONFIGURED", NOT_CONFIGURED)
+            problems.report(None, SendTestEmailErrorCode.NOT_CONFIGURED, NOT_CONFIGURED)
             return None
         resolved, account, source = stored.as_form(), stored.account, "SAVED"
     else:
@@ -123,7 +118,7 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
         return _Plan(resolved, None, account, source)
     password = runtime.box.decrypt(account.password_encrypted, account_id=account.id)
     if password is None:
-        problems.report("password", "PASSWORD_REQUIRED", STORED_PASSWORD_UNREADABLE)
+        problems.report("password", MailFormCode.PASSWORD_REQUIRED, STORED_PASSWORD_UNREADABLE)
         return None
     return _Plan(resolved, password, account, source)
 
@@ -164,7 +159,9 @@ async def send_test_email(
     if wait is not None:
         if await runtime.refusals.hit(key) is None:
             await _record(plan, clean_recipient, token, outcome="RATE_LIMITED")
-        error = FieldError(None, "RATE_LIMITED", RATE_LIMITED.format(seconds=wait))
+        error = FieldError(
+            None, SendTestEmailErrorCode.RATE_LIMITED, RATE_LIMITED.format(seconds=wait)
+        )
         return SendOutcome(errors=[error], retry_after=wait)
 
     settings = runtime.settings
@@ -219,8 +216,8 @@ def _letter(resolved: ResolvedForm, recipient: str, lang: Lang) -> EmailMessage:
 def _letter_error(exc: LetterError) -> FieldError:
     """A letter that cannot be built safely is the input's fault, on the field it came from."""
     if isinstance(exc, HeaderInjection):
-        return FieldError(exc.field, FORBIDDEN_CHARACTERS, HEADER_UNSAFE)
-    return FieldError(exc.field, INVALID, LETTER_VALUE_INVALID)
+        return FieldError(exc.field, InputCode.FORBIDDEN_CHARACTERS, HEADER_UNSAFE)
+    return FieldError(exc.field, InputCode.INVALID, LETTER_VALUE_INVALID)
 
 
 async def _refuse(
@@ -240,7 +237,9 @@ async def _refuse(
 
 
 def _too_many_refusals(seconds: int) -> SendOutcome:
-    error = FieldError(None, "RATE_LIMITED", TOO_MANY_REFUSALS.format(seconds=seconds))
+    error = FieldError(
+        None, SendTestEmailErrorCode.RATE_LIMITED, TOO_MANY_REFUSALS.format(seconds=seconds)
+    )
     return SendOutcome(errors=[error], retry_after=seconds)
 
 

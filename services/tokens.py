@@ -7,9 +7,9 @@ import secrets
 from datetime import UTC, datetime
 
 from models import ApiToken, Role
+from services.errors import TokenNameTaken
 
 __all__ = [
-    "TokenNameTaken",
     "authenticate",
     "create_token",
     "default_name",
@@ -23,10 +23,6 @@ PREFIX = "mt_"
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-class TokenNameTaken(ValueError):
-    """A live token already has that name (names identify tokens in logs and revocation)."""
 
 
 #: How many numbered variants of a default name are tried before giving up.

@@ -17,7 +17,8 @@ from mail.detect import DetectionSource, Suggestion, detect_provider, mail_domai
 from mail.presets import ProviderCode, ProviderPreset, load_presets
 from mail.resolver import DnsResolver, parse_nameservers
 from mail.security import Security
-from services.validation import Problems, clean_email
+from services.addresses import clean_email
+from services.errors import Problems
 from tests.dns_server import RunningDns, closed_dns_port, dns_server, silent_dns
 
 IDN_DOMAIN = "пример.испытание"

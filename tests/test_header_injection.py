@@ -22,8 +22,8 @@ import pytest
 from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting
 from models import TestEmailAttempt as AttemptRecord
 from services.mail_settings import EMAIL_GROUP
-from services.validation import has_forbidden_characters
 from tests.smtpd import Certificates, RunningServer, ServerMode, smtp_server
+from textrules import has_forbidden_characters
 
 ADDRESS = "shop@example.ru"
 PASSWORD = "Пароль-Sekr3t"

@@ -21,7 +21,9 @@ from i18n import Lang
 from mail.errors import HeaderInjection, LetterError
 from mail.letter import build_test_letter, needs_smtputf8, smtp_address
 from mail.security import Security
-from services.validation import Problems, clean_text
+from services.errors import Problems
+from services.text import clean_text
+from textrules import has_encoded_word
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -345,4 +347,4 @@ def test_what_the_library_decodes_is_an_encoded_word(text: str) -> None:
     )
     decoded = header.addresses[0].display_name
     if "".join(decoded.split()) != "".join(text.split()):
-        assert letter.has_encoded_word(text), (text, decoded)
+        assert has_encoded_word(text), (text, decoded)

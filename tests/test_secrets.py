@@ -13,9 +13,9 @@ from cryptography.fernet import Fernet
 
 from config import load_settings
 from models import EmailAccount, Firm, Outlet, OutletKind
+from services.errors import KeyLost
 from services.secrets import (
     KeyCheck,
-    KeyLost,
     PasswordBox,
     add_key_to_file,
     check_stored_passwords,

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from models import Role
-from services.tokens import TokenNameTaken, create_token, revoke_token
+from services.errors import TokenNameTaken
+from services.tokens import create_token, revoke_token
 
 AT = datetime(2026, 12, 1, 9, 47, 3, tzinfo=UTC)
 

@@ -10,25 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from i18n import Text
-from services.validation import (
-    FORBIDDEN_CHARACTERS,
-    INVALID,
-    REQUIRED,
-    FieldError,
-    Problems,
-    clean_email,
-    clean_host,
-    clean_inn,
-    clean_kpp,
-    clean_password,
-    clean_port,
-    clean_text,
-    email_requires_smtputf8,
-    email_to_ascii,
-    has_forbidden_characters,
-    inn_checksum,
-    inn_is_valid,
-)
+from mail.letter import needs_smtputf8, smtp_address
+from services.addresses import clean_email, clean_host, clean_port
+from services.errors import FieldError, InputCode, MailFormCode, Problems
+from services.requisites import clean_inn, clean_kpp, inn_checksum, inn_is_valid
+from services.text import clean_password, clean_text
+from textrules import has_forbidden_characters
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -88,11 +75,11 @@ def test_problems_collects_errors_of_a_whole_form() -> None:
     assert problems
     assert len(problems) == 5
     assert codes(problems) == [
-        ("name", FORBIDDEN_CHARACTERS),
-        ("inn", INVALID),
-        ("kpp", INVALID),
-        ("port", INVALID),
-        ("address", REQUIRED),
+        ("name", InputCode.FORBIDDEN_CHARACTERS),
+        ("inn", InputCode.INVALID),
+        ("kpp", InputCode.INVALID),
+        ("port", InputCode.INVALID),
+        ("address", InputCode.REQUIRED),
     ]
     assert problems.has("inn")
     assert not problems.has("smtpHost")
@@ -100,12 +87,14 @@ def test_problems_collects_errors_of_a_whole_form() -> None:
 
 def test_problems_add_and_field_error() -> None:
     problems = Problems()
-    error = FieldError(field=None, code="MAIL_TAB_UNAVAILABLE", message=Text(ru="Нет", en="No"))
+    error = FieldError(
+        field=None, code=MailFormCode.MAIL_TAB_UNAVAILABLE, message=Text(ru="Нет", en="No")
+    )
     problems.add(error)
     assert problems.errors == [error]
     assert error.message("en") == "No"
     with pytest.raises(AttributeError):
-        error.code = "X"  # type: ignore[misc]
+        error.code = InputCode.INVALID  # type: ignore[misc]
 
 
 # --- Text ------------------------------------------------------------------------------------
@@ -127,7 +116,7 @@ def test_clean_text_strips_and_normalizes() -> None:
 def test_clean_text_missing(value: str | None) -> None:
     problems = Problems()
     assert clean_text(value, field="name", problems=problems, required=True, max_length=10) is None
-    assert codes(problems) == [("name", REQUIRED)]
+    assert codes(problems) == [("name", InputCode.REQUIRED)]
     assert problems.errors[0].message == Text(ru="Заполните это поле", en="This field is required")
 
     optional = Problems()
@@ -157,7 +146,7 @@ def test_clean_text_too_long_says_the_limit(limit: int, ru: str, en: str) -> Non
     assert (
         clean_text(value, field="name", problems=problems, required=True, max_length=limit) is None
     )
-    assert codes(problems) == [("name", INVALID)]
+    assert codes(problems) == [("name", InputCode.INVALID)]
     message = problems.errors[0].message
     assert ru in message.ru
     assert f"сейчас {limit + 1}" in message.ru
@@ -182,7 +171,7 @@ def test_every_cleaner_refuses_control_characters(name: str, char: str) -> None:
     for value in (good + char, char + good, good[:3] + char + good[3:], char):
         result, errors = run(name, value)
         assert result is None
-        assert [(error.code) for error in errors] == [FORBIDDEN_CHARACTERS], (name, value)
+        assert [(error.code) for error in errors] == [InputCode.FORBIDDEN_CHARACTERS], (name, value)
     result, errors = run(name, good)
     assert result is not None
     assert errors == []
@@ -222,7 +211,7 @@ def test_displayed_text_and_addresses_refuse_encoded_words(name: str, word: str)
     for value in values:
         result, errors = run(name, value)
         assert result is None, value
-        assert [error.code for error in errors] == [FORBIDDEN_CHARACTERS], value
+        assert [error.code for error in errors] == [InputCode.FORBIDDEN_CHARACTERS], value
         assert "=?…?=" in errors[0].message.ru and "=?…?=" in errors[0].message.en
 
 
@@ -248,7 +237,7 @@ def test_clean_password_keeps_the_password_as_typed() -> None:
     assert clean_password("", problems=problems) is None
     assert not problems
     assert clean_password("x" * 1025, problems=problems) is None
-    assert codes(problems) == [("password", INVALID)]
+    assert codes(problems) == [("password", InputCode.INVALID)]
 
 
 # --- Email -----------------------------------------------------------------------------------
@@ -275,15 +264,15 @@ def test_clean_email_normalizes(value: str, normalized: str, ascii_form: str) ->
     problems = Problems()
     assert clean_email(value, field="address", problems=problems) == normalized
     assert not problems
-    assert email_to_ascii(normalized) == ascii_form
+    assert smtp_address(normalized) == ascii_form
 
 
 def test_email_helpers() -> None:
-    assert email_requires_smtputf8("почта@пример.рф")
-    assert not email_requires_smtputf8("user@пример.рф")
-    assert email_to_ascii("User@Example.RU") == "User@example.ru"
+    assert needs_smtputf8("почта@пример.рф")
+    assert not needs_smtputf8("user@пример.рф")
+    assert smtp_address("User@Example.RU") == "User@example.ru"
     with pytest.raises(ValueError, match="not an email address"):
-        email_to_ascii("example.ru")
+        smtp_address("example.ru")
 
 
 @pytest.mark.parametrize(
@@ -312,7 +301,7 @@ def test_email_helpers() -> None:
 def test_clean_email_rejects(value: str, ru: str) -> None:
     problems = Problems()
     assert clean_email(value, field="recipient", problems=problems) is None
-    assert codes(problems) == [("recipient", INVALID)]
+    assert codes(problems) == [("recipient", InputCode.INVALID)]
     assert problems.errors[0].message.ru == ru
 
 
@@ -320,7 +309,7 @@ def test_clean_email_missing() -> None:
     for value in (None, "", "  "):
         problems = Problems()
         assert clean_email(value, field="address", problems=problems) is None
-        assert codes(problems) == [("address", REQUIRED)]
+        assert codes(problems) == [("address", InputCode.REQUIRED)]
         assert problems.errors[0].message.ru == "Укажите адрес электронной почты"
         optional = Problems()
         assert clean_email(value, field="senderEmail", problems=optional, required=False) is None
@@ -330,7 +319,7 @@ def test_clean_email_missing() -> None:
 def test_clean_email_checks_control_characters_first() -> None:
     problems = Problems()
     assert clean_email("Иван <a@b.ru>\r\nBcc: x@y.ru", field="address", problems=problems) is None
-    assert codes(problems) == [("address", FORBIDDEN_CHARACTERS)]
+    assert codes(problems) == [("address", InputCode.FORBIDDEN_CHARACTERS)]
 
 
 # --- Host ------------------------------------------------------------------------------------
@@ -422,14 +411,14 @@ def test_clean_host_accepts(value: str, host: str) -> None:
 def test_clean_host_rejects(value: str, ru: str) -> None:
     problems = Problems()
     assert clean_host(value, field="smtpHost", problems=problems, required=True) is None
-    assert codes(problems) == [("smtpHost", INVALID)]
+    assert codes(problems) == [("smtpHost", InputCode.INVALID)]
     assert problems.errors[0].message.ru == ru
 
 
 def test_clean_host_missing() -> None:
     problems = Problems()
     assert clean_host("  ", field="smtpHost", problems=problems, required=True) is None
-    assert codes(problems) == [("smtpHost", REQUIRED)]
+    assert codes(problems) == [("smtpHost", InputCode.REQUIRED)]
     assert problems.errors[0].message.ru == "Укажите адрес SMTP-сервера"
     assert clean_host(None, field="smtpHost", problems=Problems(), required=False) is None
 
@@ -448,14 +437,14 @@ def test_clean_port_accepts(port: int) -> None:
 def test_clean_port_rejects(port: int) -> None:
     problems = Problems()
     assert clean_port(port, field="port", problems=problems, required=True) is None
-    assert codes(problems) == [("port", INVALID)]
+    assert codes(problems) == [("port", InputCode.INVALID)]
     assert problems.errors[0].message.ru == "Порт — целое число от 1 до 65535"
 
 
 def test_clean_port_missing() -> None:
     problems = Problems()
     assert clean_port(None, field="port", problems=problems, required=True) is None
-    assert codes(problems) == [("port", REQUIRED)]
+    assert codes(problems) == [("port", InputCode.REQUIRED)]
     assert clean_port(None, field="port", problems=Problems(), required=False) is None
 
 
@@ -489,7 +478,7 @@ def test_clean_inn_accepts_real_inns(inn: str) -> None:
 def test_clean_inn_rejects(value: str, ru: str) -> None:
     problems = Problems()
     assert clean_inn(value, problems=problems) is None
-    assert codes(problems) == [("inn", INVALID)]
+    assert codes(problems) == [("inn", InputCode.INVALID)]
     assert problems.errors[0].message.ru == ru
 
 
@@ -497,7 +486,7 @@ def test_clean_inn_is_required() -> None:
     for value in (None, "", " "):
         problems = Problems()
         assert clean_inn(value, field="firmInn", problems=problems) is None
-        assert codes(problems) == [("firmInn", REQUIRED)]
+        assert codes(problems) == [("firmInn", InputCode.REQUIRED)]
         assert problems.errors[0].message.ru == "Укажите ИНН"
 
 
@@ -532,7 +521,7 @@ def test_clean_kpp_accepts(value: str, kpp: str) -> None:
 def test_clean_kpp_rejects(value: str, ru: str) -> None:
     problems = Problems()
     assert clean_kpp(value, problems=problems) is None
-    assert codes(problems) == [("kpp", INVALID)]
+    assert codes(problems) == [("kpp", InputCode.INVALID)]
     assert problems.errors[0].message.ru == ru
 
 
@@ -542,7 +531,7 @@ def test_clean_kpp_is_optional_unless_required() -> None:
     assert clean_kpp("  ", problems=problems) is None
     assert not problems
     assert clean_kpp(None, problems=problems, required=True) is None
-    assert codes(problems) == [("kpp", REQUIRED)]
+    assert codes(problems) == [("kpp", InputCode.REQUIRED)]
 
 
 # --- Messages --------------------------------------------------------------------------------
@@ -586,13 +575,14 @@ def test_property_forbidden_characters_are_refused_by_every_cleaner(
 ) -> None:
     result, errors = run(name, before + char + after)
     assert result is None
-    assert [error.code for error in errors] == [FORBIDDEN_CHARACTERS]
+    assert [error.code for error in errors] == [InputCode.FORBIDDEN_CHARACTERS]
 
 
 @FAST
 @given(ANY_TEXT)
-def test_property_forbidden_set_is_exactly_controls_separators_surrogates(value: str) -> None:
-    expected = any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value)
+def test_property_forbidden_set_is_exactly_controls_separators_surrogates_and_bidi(value: str) -> None:
+    bidi = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF)}
+    expected = any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in bidi for c in value)
     assert has_forbidden_characters(value) is expected
 
 
@@ -736,7 +726,7 @@ def test_property_clean_email_never_accepts_cr_lf(
         clean_email(address[:position] + newline + address[position:], field="a", problems=problems)
         is None
     )
-    assert [error.code for error in problems.errors] == [FORBIDDEN_CHARACTERS]
+    assert [error.code for error in problems.errors] == [InputCode.FORBIDDEN_CHARACTERS]
 
 
 @FAST
@@ -750,7 +740,7 @@ def test_property_clean_email_output_is_stable(value: str) -> None:
     assert not has_forbidden_characters(address)
     assert len(address) <= 254
     assert clean_email(address, field="address", problems=problems) == address
-    assert email_to_ascii(address).rpartition("@")[2].isascii()
+    assert smtp_address(address).rpartition("@")[2].isascii()
     assert not problems
 
 
@@ -764,7 +754,7 @@ def test_property_clean_port_accepts_exactly_1_to_65535(port: int) -> None:
         assert not problems
     else:
         assert result is None
-        assert codes(problems) == [("port", INVALID)]
+        assert codes(problems) == [("port", InputCode.INVALID)]
 
 
 @FAST

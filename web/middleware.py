@@ -16,6 +16,7 @@ import time
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from textrules import replace_controls
 from web.metrics import GRAPHQL_IN_PROGRESS, observe_request
 from web.requests import RequestRecord, serving
 from web.security import API_HEADERS
@@ -26,7 +27,6 @@ access_log = logging.getLogger("mailtab.access")
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class RequestObserver:
@@ -90,8 +90,8 @@ def _finish(record: RequestRecord, graphql: bool) -> None:
     if not access_log.isEnabledFor(level):
         return
     name = _NOT_NAME.sub("", record.operation_name or "")[:64] or None
-    token = _CONTROL.sub(" ", record.token_name)[:100] if record.token_name else None
-    path = _CONTROL.sub("?", record.path)[:200]
+    token = replace_controls(record.token_name)[:100] if record.token_name else None
+    path = replace_controls(record.path, "?")[:200]
     duration_ms = round(seconds * 1000, 1)
     access_log.log(
         level,
