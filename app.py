@@ -25,15 +25,17 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from config import Settings, load_settings
 from models.db import check_sqlite_file, tortoise_config
-from schema import build_schema
+from schema.root import build_schema
 from services.runtime import build_runtime
+from web.error_policy import SafeSchema
 from web.extensions import schema_extensions
-from web.graphql import GraphQLEndpoint, GraphQLView
+from web.graphql import GraphQLEndpoint
 from web.health import healthz, readiness
 from web.logs import configure_logging
 from web.metrics import metrics_endpoint
 from web.middleware import RequestObserver
 from web.page import page_routes
+from web.view import GraphQLView
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -42,7 +44,7 @@ log = logging.getLogger("mailtab")
 
 def create_app(settings: Settings) -> Starlette:
     runtime = build_runtime(settings)
-    schema = build_schema(schema_extensions(settings))
+    schema = build_schema(schema_extensions(settings), schema_class=SafeSchema)
     view = GraphQLView(runtime, schema)
 
     @asynccontextmanager

@@ -273,7 +273,7 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(settings: Settings | None, args: argparse.Namespace) -> int:
-    from schema import export_sdl
+    from schema.root import export_sdl
 
     sys.stdout.write(export_sdl())
     return 0

@@ -23,10 +23,11 @@ from schema.mail import (
     TestEmailAttempt,
     to_warnings,
 )
+from schema.paging import DEFAULT_PAGE, MAX_PAGE, Limit, Offset, page
+from services import mail_check
 from services import mail_settings as service
-from services import test_email
+from services.mail_form import MailForm
 from textrules import has_forbidden_characters
-from web import metrics
 
 __all__ = [
     "email_accounts",
@@ -36,16 +37,15 @@ __all__ = [
     "saved_settings",
 ]
 
-MAX_PAGE = 500
 GROUP_MAX = 200  # the column's width
 OUTCOME_MAX = 32  # the column's width
 T = TypeVar("T")
 
 
-def mail_form(data: MailSettingsInput) -> service.MailForm:
+def mail_form(data: MailSettingsInput) -> MailForm:
     """The service's view of the form; tells an omitted password from a null one."""
     password = data.password
-    return service.MailForm(
+    return MailForm(
         provider=data.provider,
         smtp_host=given(data.smtp_host),
         port=given(data.port),
@@ -89,17 +89,14 @@ async def saved_settings() -> MailSettings | None:
     return MailSettings.from_stored(stored) if stored else None
 
 
-async def email_accounts(
-    limit: Annotated[
-        int, strawberry.argument(description=f"Page size; taken into 1..{MAX_PAGE}.")
-    ] = 100,
-    offset: Annotated[int, strawberry.argument(description="Records to skip; at least 0.")] = 0,
-) -> list[EmailAccount]:
+async def email_accounts(limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> list[EmailAccount]:
     """Reference book ► Email accounts, newest first."""
-    limit = max(1, min(limit, MAX_PAGE))
-    offset = max(0, offset)
+    wanted = page(limit, offset)
     records = (
-        await EmailAccountModel.all().order_by("-created_at", "-id").offset(offset).limit(limit)
+        await EmailAccountModel.all()
+        .order_by("-created_at", "-id")
+        .offset(wanted.offset)
+        .limit(wanted.limit)
     )
     return [EmailAccount.from_model(a) for a in records]
 
@@ -138,7 +135,7 @@ async def send_test_email(
 ) -> SendTestEmailPayload:
     ctx = info.context
     settings = given(input.settings)
-    outcome = await test_email.send_test_email(
+    outcome = await mail_check.send_test_email(
         input.recipient,
         mail_form(settings) if settings is not None else None,
         runtime=ctx.runtime,
@@ -146,9 +143,7 @@ async def send_test_email(
         lang=ctx.lang,
     )
     if outcome.retry_after is not None:
-        metrics.record_rate_limited()
-    elif outcome.delivered or outcome.failure is not None:
-        metrics.record_test_email(outcome.failure.code if outcome.failure else "DELIVERED")
+        ctx.note_outcome("rate_limited")
     return SendTestEmailPayload(
         delivered=outcome.delivered,
         message_id=outcome.message_id,
@@ -185,9 +180,6 @@ async def test_email_attempts(
         if len(outcome) > OUTCOME_MAX or has_forbidden_characters(outcome):
             return []  # no attempt has such an outcome
         query = query.filter(outcome=outcome)
-    records = (
-        await query.order_by("-created_at", "-id")
-        .offset(max(0, offset))
-        .limit(max(1, min(last, MAX_PAGE)))
-    )
+    wanted = page(last, offset)
+    records = await query.order_by("-created_at", "-id").offset(wanted.offset).limit(wanted.limit)
     return [TestEmailAttempt.from_model(a) for a in records]

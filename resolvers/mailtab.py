@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.types import MailProvider, MailTab
-from services.mailtab import missing_prerequisites
+from services.prerequisites import missing_prerequisites
 
 __all__ = ["mail_providers", "mail_tab"]
 

@@ -1,8 +1,11 @@
-"""GraphQL enums: the domain's own enums, exposed under the contract's names."""
+"""GraphQL enums: the domain's own enums, registered under the contract's names.
+
+Nothing is defined here: ``strawberry.enum`` registers the domain's ``StrEnum`` itself, so
+a code the services report (services.errors) is the value the schema sends.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import TypeAlias
 
 import strawberry
@@ -11,7 +14,13 @@ from mail.failures import CertificateProblem, FailureCode
 from mail.presets import ProviderCode
 from mail.security import Security
 from models import OutletKind
-from services.mailtab import Prerequisite
+from services.errors import (
+    FirmErrorCode,
+    OutletErrorCode,
+    SaveMailSettingsErrorCode,
+    SendTestEmailErrorCode,
+)
+from services.prerequisites import Prerequisite
 
 __all__ = [
     "FirmErrorCode",
@@ -47,38 +56,19 @@ strawberry.enum(
 SmtpCertificateProblem: TypeAlias = CertificateProblem
 
 
-@strawberry.enum(description="Why a firm could not be written.")
-class FirmErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
-    NOT_FOUND = "NOT_FOUND"
-    FIRM_HAS_OUTLETS = "FIRM_HAS_OUTLETS"
-
-
-@strawberry.enum(description="Why an outlet or warehouse could not be written.")
-class OutletErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
-    NOT_FOUND = "NOT_FOUND"
-
-
-@strawberry.enum(description="Why the Mail tab's settings could not be saved.")
-class SaveMailSettingsErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
-    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
-    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
-
-
-@strawberry.enum(description="Why a test letter could not be tried; nothing was sent.")
-class SendTestEmailErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
-    NOT_CONFIGURED = "NOT_CONFIGURED"
-    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
-    RATE_LIMITED = "RATE_LIMITED"
-    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+strawberry.enum(FirmErrorCode, name="FirmErrorCode", description="Why a firm could not be written.")
+strawberry.enum(
+    OutletErrorCode,
+    name="OutletErrorCode",
+    description="Why an outlet or warehouse could not be written.",
+)
+strawberry.enum(
+    SaveMailSettingsErrorCode,
+    name="SaveMailSettingsErrorCode",
+    description="Why the Mail tab's settings could not be saved.",
+)
+strawberry.enum(
+    SendTestEmailErrorCode,
+    name="SendTestEmailErrorCode",
+    description="Why a test letter could not be tried; nothing was sent.",
+)

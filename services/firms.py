@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pypika_tortoise.analytics import RowNumber
+from pypika_tortoise.queries import Table
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -16,6 +19,8 @@ from services.results import Outcome, not_found, parse_id
 from services.text import clean_text
 
 __all__ = [
+    "firms_by_id",
+    "outlet_pages",
     "FirmData",
     "OutletData",
     "create_firm",
@@ -170,3 +175,34 @@ async def delete_outlet(outlet_id: str) -> Outcome[Outlet]:
         return Outcome.failed(not_found("id", OUTLET))
     await outlet.delete()
     return Outcome(outlet)
+
+
+async def firms_by_id(ids: Sequence[int]) -> list[Firm | None]:
+    """The firms of ``ids``, in their order (None for an id that names none)."""
+    found = {firm.id: firm for firm in await Firm.filter(id__in=set(ids))}
+    return [found.get(i) for i in ids]
+
+
+async def outlet_pages(firm_ids: Iterable[int], *, limit: int, offset: int) -> list[Outlet]:
+    """The same page of each firm's outlets (by id), in one query whatever the firms' count.
+
+    A window function numbers each firm's outlets, so the database hands over only the rows
+    asked for — a firm with 10,000 outlets costs a page, not its whole list. SQLite has
+    window functions since 3.25, PostgreSQL always. Only integers reach the SQL text.
+    """
+    db = Outlet._meta.db
+    outlet = Table(Outlet._meta.db_table)
+    numbered = (
+        db.query_class.from_(outlet)
+        .select(outlet.star, RowNumber().over(outlet.firm_id).orderby(outlet.id).as_("row_no"))
+        .where(outlet.firm_id.isin(sorted(int(i) for i in firm_ids)))
+    )
+    columns = [numbered.field(name) for name in sorted(Outlet._meta.db_fields)]
+    query = (
+        db.query_class.from_(numbered)
+        .select(*columns)
+        .where((numbered.row_no > int(offset)) & (numbered.row_no <= int(offset) + int(limit)))
+        .orderby(numbered.firm_id)
+        .orderby(numbered.id)
+    )
+    return list(await Outlet.raw(str(query)))

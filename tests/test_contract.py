@@ -25,7 +25,7 @@ from graphql import (
     is_non_null_type,
 )
 
-from schema import build_schema as build_served_schema
+from schema.root import build_schema as build_served_schema
 
 CONTRACT = Path(__file__).with_name("contract.graphql")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphql import build_schema as parse_sdl
 from graphql import is_non_null_type
 
-from schema import export_sdl
+from schema.root import export_sdl
 from tests.conftest import GraphQLClient
 
 

@@ -26,7 +26,7 @@ from graphql import (
 
 from config import load_settings
 from models import Firm, Outlet, OutletKind
-from schema import build_schema
+from schema.root import build_schema
 from tests.conftest import GraphQLClient
 from tests.smtpd import closed_port
 from web.logs import JsonFormatter, TextFormatter, logging_config

@@ -17,7 +17,7 @@ from graphql import get_introspection_query, parse
 
 from app import create_app
 from models import Firm, Outlet, OutletKind
-from schema import build_schema
+from schema.root import build_schema
 from tests.conftest import GraphQLClient, make_settings
 from web.cost import UNPAGED_LIST, query_cost
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting, Role
-from services import mail_settings
+from services import mail_form, mail_settings
 from services.tokens import create_token
 from tests.conftest import GraphQLClient
 from tests.smtpd import RunningServer, ServerMode, closed_port, smtp_server
@@ -117,7 +117,7 @@ async def test_a_keep_password_save_read_before_the_owner_moved_it_is_refused(
     port_a, port_b = plain_listener.port, closed_port()
     assert (await save(gql, plain_form(port_a, password=OLD_PASSWORD)))["errors"] == []
 
-    read = mail_settings.find_account
+    read = mail_form.find_account
     owner_saves: list[dict[str, Any]] = []
 
     async def owner_commits_after_the_read(form: Any) -> EmailAccount | None:

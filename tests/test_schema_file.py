@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schema import export_sdl
+from schema.root import export_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -492,12 +492,12 @@ async def test_stored_password_goes_only_where_it_was_saved_for(
 async def test_an_attempt_cut_short_is_still_recorded(
     gql: Any, tab_ready: None, starttls: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.test_email
+    import services.mail_check
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("delivery bug")
 
-    monkeypatch.setattr(services.test_email, "deliver", broken)
+    monkeypatch.setattr(services.mail_check, "deliver", broken)
     response = await gql.post(SEND, {"input": {"recipient": RECIPIENT, "settings": form(starttls)}})
     assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert await AttemptRecord.filter(outcome="ERROR", recipient=RECIPIENT).count() == 1
@@ -506,8 +506,8 @@ async def test_an_attempt_cut_short_is_still_recorded(
 async def test_an_attempt_cancelled_by_the_time_budget_is_recorded(
     app: Any, admin_token: str, tab_ready: None
 ) -> None:
-    from services.mail_settings import MailForm
-    from services.test_email import send_test_email
+    from services.mail_check import send_test_email
+    from services.mail_form import MailForm
     from services.tokens import authenticate
     from tests.smtpd import silent_server
 

@@ -580,7 +580,9 @@ def test_property_forbidden_characters_are_refused_by_every_cleaner(
 
 @FAST
 @given(ANY_TEXT)
-def test_property_forbidden_set_is_exactly_controls_separators_surrogates_and_bidi(value: str) -> None:
+def test_property_forbidden_set_is_exactly_controls_separators_surrogates_and_bidi(
+    value: str,
+) -> None:
     bidi = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF)}
     expected = any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in bidi for c in value)
     assert has_forbidden_characters(value) is expected

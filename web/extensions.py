@@ -32,8 +32,8 @@ from strawberry.extensions import (
 
 from config import Settings
 from i18n import DEFAULT_LANG, Text
-from schema.safety import HideSuggestions
 from web.cost import QueryCost
+from web.error_policy import ErrorPolicy, HideSuggestions
 from web.requests import current_request
 
 __all__ = [
@@ -85,6 +85,12 @@ class OperationNameRequired(SchemaExtension):
 
 
 def schema_extensions(settings: Settings) -> list[Extension]:
+    """Every extension /graphql runs with, in order.
+
+    Strawberry runs the code before each hook's ``yield`` in this order and the code after
+    it in reverse: ``RequestFacts`` first sees the final, safe errors; ``ErrorPolicy`` last
+    makes them safe before anything else looks at them.
+    """
     extensions: list[Extension] = [
         RequestFacts,
         OperationNameRequired,
@@ -97,6 +103,7 @@ def schema_extensions(settings: Settings) -> list[Extension]:
         extensions.append(DisableIntrospection)
     if not suggestions_enabled(settings):
         extensions.append(HideSuggestions)
+    extensions.append(ErrorPolicy)
     return extensions
 
 

@@ -23,41 +23,27 @@ can never interrupt a response that has started.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
-import uuid
-from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from config import Settings
 from i18n import Lang, Text, negotiate
 from models import ApiToken
-from resolvers.context import Context
-from schema.safety import INTERNAL, unavailable_reason
 from services import tokens
-from services.runtime import Runtime
 from web import errors
 from web.errors import error_response
-from web.graphiql import graphiql_html
+from web.faults import describe_fault
+from web.json_body import MAX_JSON_DEPTH, NestedTooDeeply, UnusableJson, load_json, remember
 from web.requests import current_request, note_outcome
 from web.security import PAGE_HEADERS, graphiql_policy
+from web.view import GraphQLView
 
-__all__ = [
-    "MAX_JSON_DEPTH",
-    "GraphQLEndpoint",
-    "GraphQLView",
-    "NestedTooDeeply",
-    "NotUnicode",
-    "UnusableJson",
-    "load_json",
-]
+__all__ = ["GraphQLEndpoint"]
 
 log = logging.getLogger("mailtab.http")
 
@@ -70,98 +56,6 @@ RESPONSE_TOO_LARGE = Text(
     en="The response is over {limit} bytes and was not sent: ask for less — smaller pages "
     "(the limit argument) or fewer fields. A mutation's changes, if any, were made.",
 )
-
-#: How deeply a request's JSON may nest. The schema's inputs need a handful of levels. json,
-#: graphql-core's value coercion and the error redaction all go one level at a time, some of
-#: them recursively: bounded here, deep input is a 400 instead of a RecursionError (500)
-#: wherever the interpreter's limit happens to be reached.
-MAX_JSON_DEPTH = 32
-
-# Left after json.loads, a surrogate code point can only be an unpaired escape ("\ud800"):
-# valid JSON, but not text — encoding it for the database or a log line fails later.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-class UnusableJson(ValueError):
-    """Well-formed JSON that the service still refuses to process."""
-
-
-class NestedTooDeeply(UnusableJson):
-    def __init__(self) -> None:
-        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-
-
-class NotUnicode(UnusableJson):
-    def __init__(self) -> None:
-        super().__init__(
-            "A string in the request is not valid Unicode: an unpaired surrogate escape (\\ud800-\\udfff)."
-        )
-
-
-def load_json(data: str | bytes) -> Any:
-    """``json.loads`` for client input: UTF-8 only, ``MAX_JSON_DEPTH`` levels, text strings.
-
-    Raises ``ValueError`` for bytes that are not UTF-8 (``UnicodeDecodeError``) or not JSON,
-    and its subclasses ``NestedTooDeeply`` and ``NotUnicode`` for JSON that will not be used.
-    """
-    # RFC 8259 JSON is UTF-8; a leading BOM is tolerated, as json.loads tolerates it in bytes.
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        # The decoder recurses per level and gives up near the interpreter's limit, which
-        # depends on how deep the stack already is: still a client error, not a fault.
-        raise NestedTooDeeply from None
-    # An explicit stack: the walk must not recurse on the very nesting it bounds.
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                raise NotUnicode
-        elif isinstance(item, dict | list):
-            if depth >= MAX_JSON_DEPTH:
-                raise NestedTooDeeply
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return value
-
-
-class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's view with the request's language, token and the runtime in the context."""
-
-    def __init__(self, runtime: Runtime, schema: Any) -> None:
-        super().__init__(
-            schema,
-            graphql_ide="graphiql" if runtime.settings.graphiql else None,
-            allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
-        )
-        self.runtime = runtime
-
-    @property
-    def graphql_ide_html(self) -> str:
-        return graphiql_html()
-
-    def decode_json(self, data: str | bytes) -> object:
-        # Every JSON Strawberry reads comes through here: the POST body (checked once already
-        # by GraphQLEndpoint) and GET's ``variables`` and ``extensions`` (checked nowhere else).
-        try:
-            return load_json(data)
-        except UnusableJson as exc:
-            raise HTTPException(400, str(exc)) from exc
-        except UnicodeDecodeError as exc:
-            # Strawberry turns only this error into its "not JSON" 400; anything else is a 500.
-            raise json.JSONDecodeError("not UTF-8", "", 0) from exc
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(
-            runtime=self.runtime,
-            lang=negotiate(request.headers.get("accept-language")),
-            token=request.scope.get("mailtab.token"),
-            request=request,
-            response=response,
-        )
 
 
 class GraphQLEndpoint:
@@ -181,6 +75,7 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         lang = negotiate(request.headers.get("accept-language"))
+        scope["mailtab.lang"] = lang  # the view's context takes it from here
         response = await self._respond(request, lang)
         await response(scope, receive, send)
 
@@ -261,6 +156,7 @@ class GraphQLEndpoint:
         # Strawberry still gets the bytes as sent and parses them itself.
         try:
             payload = load_json(body)
+            remember(body, payload)
         except UnusableJson as exc:
             note_outcome("bad_request")
             return _unusable_json(exc, lang)
@@ -408,42 +304,11 @@ def _unusable_json(exc: UnusableJson, lang: Lang) -> Response:
 
 
 def _failure(exc: Exception, lang: Lang, *, where: str) -> Response:
-    """503 for a database outage or missing migrations (one log line), else a masked 500."""
-    error_id = uuid.uuid4().hex[:12]
-    unavailable = unavailable_reason(exc)
-    if unavailable is not None:
-        reason, text = unavailable
-        note_outcome("unavailable")
-        log.warning(
-            "service unavailable %s in %s (%s): %s: %s",
-            error_id,
-            where,
-            reason,
-            exc.__class__.__name__,
-            exc,
-            extra={"error_id": error_id},
-        )
-        return error_response(
-            503,
-            "SERVICE_UNAVAILABLE",
-            text,
-            lang,
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-            extensions={"reason": reason, "errorId": error_id},
-        )
-    note_outcome("internal")
-    log.error(
-        "unexpected error %s in %s: %s",
-        error_id,
-        where,
-        exc.__class__.__name__,
-        exc_info=exc,
-        extra={"error_id": error_id},
-    )
+    """503 for a database outage or missing migrations, else a masked 500 (web.faults)."""
+    fault = describe_fault(exc, where=where)
+    note_outcome("unavailable" if fault.status == 503 else "internal")
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if fault.status == 503 else None
+    extensions = {k: v for k, v in fault.extensions.items() if k != "code"}
     return error_response(
-        500,
-        "INTERNAL_SERVER_ERROR",
-        INTERNAL.format(error_id=error_id),
-        lang,
-        extensions={"errorId": error_id},
+        fault.status, fault.code, fault.message, lang, headers=headers, extensions=extensions
     )

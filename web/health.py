@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from config import Settings
 from models.db import pending_migrations, tortoise_config
-from schema.safety import is_outage
+from web.faults import is_outage
 
 __all__ = ["healthz", "readiness"]
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import Settings
-from schema.safety import is_outage
+from web.faults import is_outage
 from web.requests import current_request
 
 __all__ = [

@@ -1,8 +1,8 @@
-"""Prometheus metrics, and the functions the rest of the service records them with.
+"""Prometheus metrics of the HTTP layer, and ``GET /metrics``, which serves every metric.
 
-Other modules call ``record_test_email(outcome)`` after every test-letter attempt and
-``record_rate_limited()`` when a rate limit refuses a request; the request middleware calls
-``observe_request``. ``GET /metrics`` serves them in the Prometheus text format without a
+The request middleware calls ``observe_request``; what the services decide (test letters,
+rate-limit refusals) they count themselves, in services.telemetry. ``GET /metrics`` serves
+them all in the Prometheus text format without a
 token: scrapers rarely carry bearer tokens, and the metrics hold counts and timings only —
 no names, addresses, tokens or inputs. Keep /metrics off the public internet at the proxy
 if even counts are sensitive.
@@ -15,7 +15,6 @@ multiprocess mode) and any worker answers a scrape with the sum.
 from __future__ import annotations
 
 import os
-import re
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,18 +28,12 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.requests import current_request
-
 __all__ = [
     "GRAPHQL_IN_PROGRESS",
     "GRAPHQL_LATENCY",
     "GRAPHQL_REQUESTS",
-    "RATE_LIMITED",
-    "TEST_EMAILS",
     "metrics_endpoint",
     "observe_request",
-    "record_rate_limited",
-    "record_test_email",
 ]
 
 GRAPHQL_REQUESTS = Counter(
@@ -59,33 +52,6 @@ GRAPHQL_IN_PROGRESS = Gauge(
     "GraphQL requests being served right now.",
     multiprocess_mode="livesum",
 )
-TEST_EMAILS = Counter(
-    "mailtab_test_emails",
-    "Test letters by outcome: DELIVERED, or the failure or input-error code.",
-    ["outcome"],
-)
-RATE_LIMITED = Counter(
-    "mailtab_rate_limited",
-    "Requests refused by a rate limit, by operation.",
-    ["operation"],
-)
-
-# Label values come from enums in practice; this keeps a caller's mistake from creating
-# unbounded series.
-_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
-
-
-def record_test_email(outcome: str) -> None:
-    """Count one test-letter attempt: "DELIVERED" or its SmtpFailureCode / error code."""
-    TEST_EMAILS.labels(outcome=outcome if _CODE.fullmatch(outcome) else "OTHER").inc()
-
-
-def record_rate_limited() -> None:
-    """Count one refusal by a rate limit, and mark the current request's log line."""
-    record = current_request()
-    RATE_LIMITED.labels(operation=record.operation if record else "-").inc()
-    if record is not None:
-        record.note("rate_limited")
 
 
 def observe_request(operation: str, outcome: str, seconds: float) -> None:

@@ -21,19 +21,20 @@ from mail.errors import HeaderInjection, LetterError
 from mail.failures import SmtpFailure
 from mail.letter import build_test_letter
 from models import ApiToken, EmailAccount, TestEmailAttempt
+from services import telemetry
 from services.addresses import clean_email
 from services.errors import FieldError, InputCode, MailFormCode, Problems, SendTestEmailErrorCode
-from services.mail_settings import (
+from services.mail_form import (
     MailForm,
     PasswordSource,
     ResolvedForm,
     find_account,
-    load_stored_settings,
     password_source,
     resolve_form,
     unavailable_error,
 )
-from services.mailtab import missing_prerequisites
+from services.mail_settings import load_stored_settings
+from services.prerequisites import missing_prerequisites
 from services.runtime import Runtime
 
 __all__ = ["SendOutcome", "send_test_email"]
@@ -157,6 +158,7 @@ async def send_test_email(
 
     wait = await runtime.limiter.hit(key)
     if wait is not None:
+        telemetry.record_rate_limited("sendTestEmail")
         if await runtime.refusals.hit(key) is None:
             await _record(plan, clean_recipient, token, outcome="RATE_LIMITED")
         error = FieldError(
@@ -237,6 +239,7 @@ async def _refuse(
 
 
 def _too_many_refusals(seconds: int) -> SendOutcome:
+    telemetry.record_rate_limited("sendTestEmail")
     error = FieldError(
         None, SendTestEmailErrorCode.RATE_LIMITED, TOO_MANY_REFUSALS.format(seconds=seconds)
     )
@@ -249,6 +252,7 @@ async def _record_refusal(token: ApiToken | None, source: str, code: str) -> Non
     await TestEmailAttempt.create(
         token=token, token_name=token.name if token else None, source=source, outcome=code
     )
+    telemetry.record_test_email(code)
 
 
 async def _record(
@@ -280,3 +284,4 @@ async def _record(
         smtp_code=result.smtp_code if result else None,
         duration_ms=result.duration_ms if result else 0,
     )
+    telemetry.record_test_email(outcome or "UNKNOWN")
