@@ -299,6 +299,12 @@ class Settings(BaseSettings):
         return [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
 
     @property
+    def db_wait(self) -> float:
+        """The longest a request waits on the database: connecting (``db_timeout``) plus one
+        query (``2 × db_timeout``), the bounds models.db gives the driver."""
+        return self.db_timeout * 3
+
+    @property
     def embedded(self) -> bool:
         """True when the database is the SQLite file the service manages itself."""
         return not self.database_url or self.database_url.startswith("sqlite://")

@@ -78,10 +78,6 @@ class ResolvedTarget:
     port: int
     addresses: tuple[str, ...] = ()
 
-    @property
-    def is_ip_literal(self) -> bool:
-        return _ip_literal(self.host) is not None
-
 
 def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
     """Networks from a deployment's list ("10.0.0.0/8", "192.0.2.7"); ValueError on a bad one."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from i18n import Lang, Text
+from i18n import Text
 from mail.errors import PresetError
 from mail.security import Security, resolve_security
 
@@ -110,9 +110,6 @@ class ProviderPreset:
         if self.port is None:
             return None
         return resolve_security(use_ssl=self.use_ssl, port=self.port)
-
-    def title_in(self, lang: Lang) -> str:
-        return self.title(lang)
 
 
 def _parse(entry: Mapping[str, Any], source: str) -> ProviderPreset:

@@ -34,7 +34,6 @@ __all__ = [
     "mail_form",
     "program_settings",
     "save_mail_settings",
-    "saved_settings",
 ]
 
 GROUP_MAX = 200  # the column's width
@@ -82,11 +81,6 @@ async def save_mail_settings(
         errors=to_errors(SaveMailSettingsError, SaveMailSettingsErrorCode, outcome.errors, lang),
         warnings=to_warnings(outcome.warnings, lang),
     )
-
-
-async def saved_settings() -> MailSettings | None:
-    stored = await service.load_stored_settings()
-    return MailSettings.from_stored(stored) if stored else None
 
 
 async def email_accounts(limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> list[EmailAccount]:

@@ -15,7 +15,7 @@ from strawberry.permission import BasePermission
 
 from resolvers import firms as firm_resolvers
 from resolvers import mail as mail_resolvers
-from resolvers import mailtab as tab_resolvers
+from resolvers import mail_tab as tab_resolvers
 from resolvers.auth import IsAdmin
 from schema.errors import FirmError, OutletError, SaveMailSettingsError, SendTestEmailError
 from schema.firms import (

@@ -19,14 +19,14 @@ from services.results import Outcome, not_found, parse_id
 from services.text import clean_text
 
 __all__ = [
-    "firms_by_id",
-    "outlet_pages",
     "FirmData",
     "OutletData",
     "create_firm",
     "create_outlet",
     "delete_firm",
     "delete_outlet",
+    "firms_by_id",
+    "outlet_pages",
     "update_firm",
     "update_outlet",
 ]

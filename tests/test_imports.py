@@ -30,7 +30,7 @@ def product_modules() -> list[str]:
 
 def first_import(module: str) -> tuple[str, str]:
     code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import {module}"
-    done = subprocess.run(  # noqa: S603 (our own interpreter, our own module names)
+    done = subprocess.run(
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60
     )
     return module, done.stderr.strip().splitlines()[-1] if done.returncode else ""

@@ -66,8 +66,7 @@ class GraphQLEndpoint:
         self.max_body = settings.max_body_bytes
         self.max_response = settings.max_response_bytes
         self.budget = settings.operation_timeout
-        # Connecting (``timeout``) plus one query (``command_timeout``), as models.db sets them.
-        self.db_wait = settings.db_timeout * 3
+        self.db_wait = settings.db_wait
         self.page_headers = dict(PAGE_HEADERS)
         if view.graphql_ide:
             self.page_headers["content-security-policy"] = graphiql_policy(view.graphql_ide_html)

@@ -32,8 +32,7 @@ async def healthz(request: Request) -> Response:
 def readiness(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
     """The /readyz endpoint for these settings."""
     apps = tortoise_config(settings.db_url)["apps"]
-    # The connection attempt and the two queries, each bounded by db_timeout in models.db.
-    wait = settings.db_timeout * 3
+    wait = settings.db_wait
 
     async def readyz(request: Request) -> Response:
         from tortoise.connection import get_connection
