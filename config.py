@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
     max_tokens: int = Field(default=2_000, ge=100)
-    # What one document may ask for (web.cost) and send back; see the README.
+    # What one document may ask for (web.query_cost) and send back; see the README.
     max_query_cost: int = Field(default=50_000, ge=1)
     max_query_fields: int = Field(default=150, ge=1)
     max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)

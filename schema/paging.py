@@ -3,7 +3,7 @@
 A list that can grow with the data is never returned whole: a client asks for a page of it,
 at most ``MAX_PAGE`` items. A ``limit`` out of range is brought into 1..``MAX_PAGE`` rather
 than refused, as ``emailAccounts`` does, so a client asking for "everything" gets a page.
-The query cost (web.cost) counts a list by the page it asks for.
+The query cost (web.query_cost) counts a list by the page it asks for.
 """
 
 from __future__ import annotations

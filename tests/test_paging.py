@@ -108,3 +108,14 @@ async def test_outlets_in_the_nested_cycle_are_paged_too(gql: GraphQLClient) -> 
     )
     [outlet] = data["outlets"]
     assert ids(outlet["firm"]["outlets"]) == outlets[1:4]
+
+
+async def test_the_largest_offset_is_an_empty_page(gql: GraphQLClient) -> None:
+    [firm] = await make_firms(1)
+    await give_outlets(firm, 2)
+    end = 2**31 - 1  # the largest GraphQL Int
+    data = await gql(
+        f"{{ firms(limit: 500, offset: {end}) {{ id }} outlets(limit: 500, offset: {end}) {{ id }}"
+        f" first: firms(limit: 1) {{ outlets(limit: 500, offset: {end}) {{ id }} }} }}"
+    )
+    assert data == {"firms": [], "outlets": [], "first": [{"outlets": []}]}

@@ -19,7 +19,7 @@ from app import create_app
 from models import Firm, Outlet, OutletKind
 from schema.root import build_schema
 from tests.conftest import GraphQLClient, make_settings
-from web.cost import UNPAGED_LIST, query_cost
+from web.query_cost import UNPAGED_LIST, query_cost
 
 NESTED = "firms { outlets { firm { outlets { firm { outlets { firm { outlets { firm { id } } } } } } } } }"
 

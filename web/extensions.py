@@ -1,7 +1,7 @@
 """The schema extensions /graphql runs with: limits, switches, and what a request did.
 
 Limits are ``QueryCost`` (fields and cost by list sizes, checked before validation, see
-``web.cost``) and Strawberry's own rules (depth, aliases, tokens); introspection is
+``web.query_cost``) and Strawberry's own rules (depth, aliases, tokens); introspection is
 switched off with Strawberry's ``DisableIntrospection``; "Did you mean …?" hints are shown
 only where the schema is meant to be explored (see ``suggestions_enabled``).
 ``RequestFacts`` tells the request's log line and metrics which operation ran and how it
@@ -32,8 +32,8 @@ from strawberry.extensions import (
 
 from config import Settings
 from i18n import DEFAULT_LANG, Text
-from web.cost import QueryCost
 from web.error_policy import ErrorPolicy, HideSuggestions
+from web.query_cost import QueryCost
 from web.requests import current_request
 
 __all__ = [
