@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +173,43 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         if name.startswith("MAILTAB_"):
             monkeypatch.delenv(name)
     yield monkeypatch
+
+
+FIRMS = "{ firms { id name } }"
+CREATE_FIRM = """mutation($input: FirmInput!) {
+  createFirm(input: $input) { firm { id } errors { field code } } }"""
+ROMASHKA = {"name": "ООО Ромашка", "inn": "7707083893"}
+
+MakeClient = Callable[..., Awaitable[GraphQLClient]]
+
+
+@pytest.fixture
+async def client_with(
+    app: Any, database_url: str, data_dir: Path, admin_token: str
+) -> AsyncIterator[MakeClient]:
+    """``await client_with(introspection=False)``: an admin client of an app with those settings.
+
+    Built on the session database and used without its own lifespan: the session app has
+    registered the ORM for that database already.
+    """
+    opened: list[httpx.AsyncClient] = []
+
+    async def make(**overrides: Any) -> GraphQLClient:
+        url = overrides.pop("database_url", database_url)
+        other = create_app(make_settings(url, data_dir, **overrides))
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://t")
+        opened.append(http)
+        return GraphQLClient(http, admin_token)
+
+    yield make
+    for http in opened:
+        await http.aclose()
+
+
+def only_error(response: httpx.Response) -> dict[str, Any]:
+    """The one error of a refused request, with a non-empty message and ``data: null``."""
+    body = response.json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert isinstance(error["message"], str) and error["message"]
+    return dict(error)

@@ -26,6 +26,7 @@ from graphql import (
 )
 
 from schema.root import build_schema as build_served_schema
+from schema.root import export_sdl
 
 CONTRACT = Path(__file__).with_name("contract.graphql")
 
@@ -141,4 +142,12 @@ def test_the_check_notices_breaking_changes() -> None:
             "input field I.q is new and required",
             "enum value K.TWO missing",
         ]
+    )
+
+
+def test_schema_graphql_is_the_served_schema() -> None:
+    """The committed SDL (what frontends build against) is exactly what the code serves."""
+    committed = (Path(__file__).resolve().parent.parent / "schema.graphql").read_text("utf-8")
+    assert committed == export_sdl(), (
+        "schema.graphql is out of date: run `mailtab export-schema > schema.graphql` and commit it"
     )

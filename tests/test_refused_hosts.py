@@ -4,14 +4,10 @@ says why (a default refusal, or the deployment's own deny list)."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from app import create_app
 from mail.delivery import SmtpTarget, deliver
 from mail.errors import Refusal
 from mail.explain import address_refused
@@ -20,7 +16,7 @@ from mail.letter import build_test_letter
 from mail.network import parse_networks, refusal
 from mail.security import Security
 from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting
-from tests.conftest import GraphQLClient, make_settings
+from tests.conftest import GraphQLClient, MakeClient
 
 ADDRESS = "shop@corp.example.ru"
 SAVE = """
@@ -52,27 +48,6 @@ REFUSED = {
 async def tab_ready(app: Any) -> None:
     firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
     await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
-
-
-MakeClient = Callable[..., Awaitable[GraphQLClient]]
-
-
-@pytest.fixture
-async def client_with(
-    app: Any, database_url: str, data_dir: Path, admin_token: str
-) -> AsyncIterator[MakeClient]:
-    """An admin client of an app with other settings (the same database)."""
-    opened: list[httpx.AsyncClient] = []
-
-    async def make(**overrides: Any) -> GraphQLClient:
-        other = create_app(make_settings(database_url, data_dir, **overrides))
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://t")
-        opened.append(http)
-        return GraphQLClient(http, admin_token)
-
-    yield make
-    for http in opened:
-        await http.aclose()
 
 
 def form(host: str, **extra: Any) -> dict[str, Any]:

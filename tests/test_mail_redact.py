@@ -19,7 +19,12 @@ from mail.failures import FailureCode
 from mail.letter import build_test_letter
 from mail.redact import redact_reply
 from mail.security import Security
-from tests.smtpd import Certificates, Replies, ServerMode, smtp_server
+from tests.smtpd import (
+    Certificates,
+    Replies,
+    ServerMode,
+    smtp_server,
+)
 
 ACCOUNT = "shop@example.ru"
 PASSWORD = "Секрет-p4ss word"
@@ -168,3 +173,37 @@ def test_hex_forms_never_leak(password: str, upper: bool) -> None:
     hexed = hexed.upper() if upper else hexed
     cleaned = redact_reply(f"535 {hexed} 5.7.8", secrets=[password])
     assert hexed.lower() not in cleaned.lower()
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+
+def test_redaction_removes_the_password_and_its_encodings() -> None:
+    import base64
+
+    plain_blob = base64.b64encode(f"\0{ACCOUNT}\0{PASSWORD}".encode()).decode()
+    login_line = base64.b64encode(PASSWORD.encode()).decode()
+    reply = (
+        f"535 bad: {PASSWORD} / {login_line} / {plain_blob.rstrip('=')} / "
+        f"unrecognized: AUTH PLAIN {plain_blob}\x00\x1b[31m"
+    )
+    cleaned = redact_reply(reply, secrets=[PASSWORD], username=ACCOUNT)
+    for leaked in (PASSWORD, login_line, plain_blob, plain_blob.rstrip("=")):
+        assert leaked not in cleaned
+    assert "\x1b" not in cleaned and "\x00" not in cleaned
+    assert len(redact_reply("x" * 10_000, secrets=[])) <= 500
+
+
+@given(
+    password=st.text(min_size=1, max_size=20),
+    prefix=st.text(max_size=30),
+    suffix=st.text(max_size=30),
+)
+def test_redaction_never_leaks(password: str, prefix: str, suffix: str) -> None:
+    import base64
+
+    encoded = base64.b64encode(password.encode()).decode()
+    reply = f"{prefix}{password}{suffix} {encoded}"
+    cleaned = redact_reply(reply, secrets=[password], username=ACCOUNT)
+    assert password not in cleaned
+    assert encoded not in cleaned

@@ -58,7 +58,8 @@ async def test_availability_costs_the_same_queries_for_one_firm_or_many(
         await Outlet.create(firm=extra, name="Точка", kind=OutletKind.OUTLET)
     many = await _count_queries(gql, caplog)
     assert one == many
-    assert one <= 3  # the token look-up and two existence checks
+    # The token look-up and two existence checks: counted, so a silent logger fails here.
+    assert 1 <= one <= 3
 
 
 async def test_providers_in_russian_by_default(gql: Any) -> None:
