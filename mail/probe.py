@@ -24,6 +24,9 @@ Nothing else is ever sent: no AUTH, no MAIL FROM, no letter. ``recommended``
 is the best usable port: a TLS port with a valid certificate first (SSL_TLS
 before STARTTLS), then TLS ports whose certificate fails (a CA file can fix
 that), then a plain one; a port offering AUTH before one that does not.
+
+The module is longer than the house's 400 lines: one port's examination (the steps above,
+each short) reads best in one place, beside the ranking it feeds.
 """
 
 from __future__ import annotations
