@@ -154,21 +154,24 @@ async def test_attempts_keep_a_keyed_digest_never_the_password(
         assert digest != hashlib.sha256(plain.encode()).hexdigest()
 
 
+def digest(
+    box: PasswordBox,
+    *,
+    host: str = "smtp.example.ru",
+    address: str = ADDRESS,
+    password: str | None = PASSWORD,
+) -> str:
+    return config_digest(
+        box, host=host, port=465, security=Security.SSL_TLS, address=address, password=password
+    )
+
+
 def test_the_digest_needs_the_deployment_key() -> None:
-    values = {
-        "host": "smtp.example.ru",
-        "port": 465,
-        "security": Security.SSL_TLS,
-        "address": ADDRESS,
-        "password": PASSWORD,
-    }
     one = PasswordBox([Fernet.generate_key().decode()])
     other = PasswordBox([Fernet.generate_key().decode()])
-    assert config_digest(one, **values) == config_digest(one, **values)
-    assert config_digest(one, **values) != config_digest(other, **values)
-    changed = {**values, "password": PASSWORD + "!"}
-    assert config_digest(one, **values) != config_digest(one, **changed)
-    assert config_digest(one, **values) != config_digest(one, **{**values, "password": None})
+    assert digest(one) == digest(one)
+    assert digest(one) != digest(other)
+    assert digest(one) != digest(one, password=PASSWORD + "!")
+    assert digest(one) != digest(one, password=None)
     # Case of the host and address does not make another configuration.
-    upper = {**values, "host": "SMTP.example.ru", "address": ADDRESS.upper()}
-    assert config_digest(one, **values) == config_digest(one, **upper)
+    assert digest(one) == digest(one, host="SMTP.example.ru", address=ADDRESS.upper())
