@@ -308,3 +308,16 @@ def test_stored_steps_read_back_and_junk_reads_as_none() -> None:
     assert stored_steps("not json") == ()
     assert stored_steps('{"name": "AUTH"}') == ()
     assert stored_steps('[{"name": "NOPE", "status": "OK", "durationMs": 1}, 7]') == ()
+
+
+async def test_starttls_client_on_an_implicit_tls_port_fails_at_the_greeting(
+    gql: GraphQLClient, tab_ready: None, implicit_tls: RunningServer
+) -> None:
+    payload, _ = await send(gql, form(implicit_tls.port, "STARTTLS"))
+    assert payload["failure"]["code"] == "TLS_MISMATCH"
+    assert names(payload["steps"]) == [
+        ("RESOLVE", "OK"),
+        ("CONNECT", "OK"),
+        ("GREETING", "FAILED"),
+    ]
+    assert implicit_tls.recorder.ehlo_names == []  # nothing was said to it
