@@ -10,6 +10,7 @@ resolve-once network guard; it never logs in and never sends (``mail.probe``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ from services.errors import FieldError, InputCode, ProbeSmtpServerErrorCode, Pro
 from services.runtime import Runtime
 
 __all__ = ["DEFAULT_PORTS", "ProbeResult", "probe_smtp_server"]
+
+log = logging.getLogger("mailtab.smtp")
 
 #: What is tried when no ports are given: implicit TLS, submission, relay.
 DEFAULT_PORTS = (465, 587, 25)
@@ -95,6 +98,18 @@ async def probe_smtp_server(
         ca_file=settings.smtp_ca_file,
         deny=tuple(settings.smtp_deny_networks),
         allow=tuple(settings.smtp_allow_networks),
+    )
+    # Who probed what, for the operator: connections to someone's server are made here.
+    log.info(
+        "SMTP probe of %s ports %s by token %s: %s",
+        name,
+        ",".join(str(port) for port in wanted),
+        token.name if token else "-",
+        outcome.failure.code
+        if outcome.failure
+        else f"recommended {outcome.recommended.port}"
+        if outcome.recommended
+        else "nothing usable",
     )
     return ProbeResult(outcome=outcome, errors=_host_errors(outcome.failure))
 
