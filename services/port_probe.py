@@ -105,13 +105,17 @@ async def probe_smtp_server(
         name,
         ",".join(str(port) for port in wanted),
         token.name if token else "-",
-        outcome.failure.code
-        if outcome.failure
-        else f"recommended {outcome.recommended.port}"
-        if outcome.recommended
-        else "nothing usable",
+        _summary(outcome),
     )
     return ProbeResult(outcome=outcome, errors=_host_errors(outcome.failure))
+
+
+def _summary(outcome: ProbeOutcome) -> str:
+    if outcome.failure is not None:
+        return str(outcome.failure.code)
+    if outcome.recommended is not None:
+        return f"recommended {outcome.recommended.port}"
+    return "nothing usable"
 
 
 def _clean_ports(ports: Sequence[int], problems: Problems) -> tuple[int, ...]:
