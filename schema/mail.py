@@ -18,8 +18,11 @@ from schema.enums import (
     SmtpSecurity,
 )
 from schema.errors import SaveMailSettingsError, SendTestEmailError
+from schema.steps import MailSettingsTest, SmtpStep, to_steps
+from services.attempt_steps import stored_steps
 from services.errors import FieldError
 from services.mail_settings import StoredSettings
+from services.tested_config import last_test, saved_digest
 
 __all__ = [
     "EmailAccount",
@@ -92,6 +95,21 @@ class EmailAccount:
         )
 
 
+async def _last_test(root: MailSettings, info: strawberry.Info) -> MailSettingsTest | None:
+    box = info.context.runtime.box
+    if root.stored is None:
+        return None
+    password = None
+    if root.stored_password:
+        password = box.decrypt(root.stored_password, account_id=root.stored.account.id)
+        if password is None:
+            return None  # no key opens it: no letter can have been tested with it
+    test = await last_test(saved_digest(root.stored, password, box))
+    if test is None:
+        return None
+    return MailSettingsTest(at=test.at, delivered=test.delivered, failure_code=test.failure_code)
+
+
 @strawberry.type(description="Program settings ► CRM ► Notifications ► Email.")
 class MailSettings:
     provider: MailProviderCode
@@ -108,6 +126,13 @@ class MailSettings:
     sender_email: str
     account: EmailAccount
     stored_password: strawberry.Private[str | None]
+    stored: strawberry.Private[StoredSettings | None] = None
+
+    last_test: MailSettingsTest | None = strawberry.field(
+        resolver=_last_test,
+        description="The last test letter of exactly this configuration (host, port, security, "
+        "address and credentials); null if none.",
+    )
 
     @classmethod
     def from_stored(cls, stored: StoredSettings) -> MailSettings:
@@ -122,6 +147,7 @@ class MailSettings:
             sender_email=stored.sender_email,
             account=EmailAccount.from_model(stored.account),
             stored_password=stored.account.password_encrypted,
+            stored=stored,
         )
 
 
@@ -163,7 +189,7 @@ class MailSettingsWarning:
     code: str = strawberry.field(
         description=(
             "SENDER_DIFFERS_FROM_ADDRESS, PASSWORD_LOGIN_DISABLED, INSECURE_CONNECTION, "
-            "PROVIDER_MISMATCH, HOST_NOT_CONFIGURED"
+            "PROVIDER_MISMATCH, HOST_NOT_CONFIGURED, NOT_TESTED"
         )
     )
 
@@ -244,6 +270,10 @@ class SendTestEmailPayload:
     retry_after: int | None = strawberry.field(
         default=None, description="With RATE_LIMITED: seconds to wait."
     )
+    steps: list[SmtpStep] = strawberry.field(
+        default_factory=list,
+        description="The SMTP conversation in the order it happened; [] when nothing was tried.",
+    )
 
 
 @strawberry.type(description="One press of Send, as recorded.")
@@ -262,6 +292,9 @@ class TestEmailAttempt:
     outcome: str = strawberry.field(description="DELIVERED, RATE_LIMITED or an SmtpFailureCode.")
     smtp_code: int | None
     duration_ms: int
+    steps: list[SmtpStep] = strawberry.field(
+        default_factory=list, description="The SMTP conversation of this attempt, as recorded."
+    )
 
     @classmethod
     def from_model(cls, attempt: TestEmailAttemptModel) -> TestEmailAttempt:
@@ -281,4 +314,5 @@ class TestEmailAttempt:
             outcome=attempt.outcome,
             smtp_code=attempt.smtp_code,
             duration_ms=attempt.duration_ms,
+            steps=to_steps(stored_steps(attempt.steps_json)),
         )

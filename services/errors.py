@@ -13,6 +13,8 @@ Codes, one ``StrEnum`` per domain::
     OutletErrorCode            "Outlets and warehouses" writes
     SaveMailSettingsErrorCode  the Mail tab's Save
     SendTestEmailErrorCode     the Mail tab's Send
+    DetectMailProviderErrorCode     detecting the mail service from an address
+    ProbeSmtpServerErrorCode        probing an SMTP server's ports
     MailSettingsWarningCode    Save's warnings: never blocking
 
 A code is carried from one domain to another by its value (a validator's ``REQUIRED`` is
@@ -34,6 +36,7 @@ from enum import StrEnum
 from i18n import Text
 
 __all__ = [
+    "DetectMailProviderErrorCode",
     "ErrorCode",
     "FieldError",
     "FirmErrorCode",
@@ -42,6 +45,7 @@ __all__ = [
     "MailFormCode",
     "MailSettingsWarningCode",
     "OutletErrorCode",
+    "ProbeSmtpServerErrorCode",
     "Problems",
     "SaveMailSettingsErrorCode",
     "SendTestEmailErrorCode",
@@ -110,6 +114,21 @@ class MailSettingsWarningCode(StrEnum):
     INSECURE_CONNECTION = "INSECURE_CONNECTION"
     PROVIDER_MISMATCH = "PROVIDER_MISMATCH"
     HOST_NOT_CONFIGURED = "HOST_NOT_CONFIGURED"
+    NOT_TESTED = "NOT_TESTED"
+    """No test letter of exactly this configuration was delivered."""
+
+
+class DetectMailProviderErrorCode(StrEnum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+
+
+class ProbeSmtpServerErrorCode(StrEnum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 ErrorCode = (
@@ -120,6 +139,8 @@ ErrorCode = (
     | SaveMailSettingsErrorCode
     | SendTestEmailErrorCode
     | MailSettingsWarningCode
+    | DetectMailProviderErrorCode
+    | ProbeSmtpServerErrorCode
 )
 
 

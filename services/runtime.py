@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from mail.presets import ProviderCode, ProviderPreset, load_presets
+from mail.resolver import DnsResolver
 from services.ratelimit import REFUSALS_NAMESPACE, RateLimiter
 from services.secrets import PasswordBox, load_password_box
 
@@ -20,6 +21,8 @@ class Runtime:
     limiter: RateLimiter
     refusals: RateLimiter
     """Refused presses of Send, per token (the same storage as ``limiter``)."""
+    dns: DnsResolver
+    """MX and SRV look-ups of provider detection (MAILTAB_DNS_*), with their cache."""
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -34,4 +37,5 @@ def build_runtime(settings: Settings) -> Runtime:
         refusals=limiter.another(
             settings.test_email_refusal_rate_limit, namespace=REFUSALS_NAMESPACE
         ),
+        dns=DnsResolver(nameservers=settings.dns_nameservers, timeout=settings.dns_timeout),
     )
