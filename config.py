@@ -320,7 +320,9 @@ class Settings(BaseSettings):
             or parts.username is not None
             or any(char.isspace() or not char.isprintable() for char in value)
         ):
-            raise ValueError("must be an http:// or https:// address with a host, e.g. https://erp.example.com")
+            raise ValueError(
+                "must be an http:// or https:// address with a host, e.g. https://erp.example.com"
+            )
         return value
 
     @field_validator("oauth_google_client_id", "oauth_outlook_client_id")

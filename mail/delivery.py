@@ -47,6 +47,7 @@ from aiosmtplib import (
     SMTPException,
     SMTPResponse,
 )
+from aiosmtplib.auth import auth_xoauth2_encode
 
 from mail.classify import classify
 from mail.connect import address_literal, await_greeting, client_tls_context, connect, greeted
@@ -91,6 +92,8 @@ class SmtpTarget:
     username: str
     password: str | None = field(repr=False)
     """None: send without logging in (an on-premises relay that trusts the network)."""
+    oauth_token: str | None = field(default=None, repr=False)
+    """An OAuth2 access token: log in with SASL XOAUTH2 as ``username`` instead of a password."""
     timeout: float = 30.0
     total_timeout: float | None = None
     ca_file: Path | None = None
@@ -260,7 +263,9 @@ async def _exchange(
             await smtp.starttls()  # raises when the server does not offer it
         if smtp.is_ehlo_or_helo_needed:
             await smtp.ehlo()
-        if target.password is not None:
+        if target.oauth_token is not None:
+            await _login_xoauth2(smtp, username=target.username, token=target.oauth_token)
+        elif target.password is not None:
             await _login(smtp, username=target.username, password=target.password)
         options: list[str] = []
         if utf8_field:
@@ -298,7 +303,22 @@ def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> De
 
 
 def _secrets(target: SmtpTarget) -> tuple[str, ...]:
+    if target.oauth_token:
+        # The token, and the XOAUTH2 payload that carries it, never reach a reply or a log.
+        return (
+            target.oauth_token,
+            auth_xoauth2_encode(target.username, target.oauth_token).decode(),
+        )
     return (target.password,) if target.password else ()
+
+
+async def _login_xoauth2(smtp: SMTP, *, username: str, token: str) -> None:
+    """One AUTH XOAUTH2 (aiosmtplib's ``auth_xoauth2``) when the server offers it."""
+    methods = smtp.server_auth_methods if smtp.supports_extension("auth") else []
+    if "xoauth2" not in methods:
+        encrypted = smtp.get_transport_info("sslcontext") is not None
+        raise AuthNotOffered(starttls_offered=not encrypted and smtp.supports_extension("starttls"))
+    await smtp.auth_xoauth2(username, token)
 
 
 async def _login(smtp: SMTP, *, username: str, password: str) -> None:

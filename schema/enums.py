@@ -14,6 +14,8 @@ from mail.failures import CertificateProblem, FailureCode
 from mail.presets import ProviderCode
 from mail.security import Security
 from models import OutletKind
+from oauth.errors import MailOAuthErrorCode
+from oauth.kinds import AuthMethod, ConnectionStatus
 from services.errors import (
     FirmErrorCode,
     OutletErrorCode,
@@ -24,6 +26,9 @@ from services.prerequisites import Prerequisite
 
 __all__ = [
     "FirmErrorCode",
+    "MailAuthMethod",
+    "MailOAuthErrorCode",
+    "MailOAuthStatus",
     "MailProviderCode",
     "MailTabPrerequisite",
     "OutletErrorCode",
@@ -54,6 +59,17 @@ strawberry.enum(
     description="What is wrong with the server's certificate (with TLS_CERTIFICATE).",
 )
 SmtpCertificateProblem: TypeAlias = CertificateProblem
+strawberry.enum(AuthMethod, name="MailAuthMethod", description="How the account logs in.")
+MailAuthMethod: TypeAlias = AuthMethod
+strawberry.enum(
+    ConnectionStatus, name="MailOAuthStatus", description="The state of an OAuth2 connection."
+)
+MailOAuthStatus: TypeAlias = ConnectionStatus
+strawberry.enum(
+    MailOAuthErrorCode,
+    name="MailOAuthErrorCode",
+    description="Why an OAuth2 sign-in could not be started or removed.",
+)
 
 
 strawberry.enum(FirmErrorCode, name="FirmErrorCode", description="Why a firm could not be written.")

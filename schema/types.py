@@ -68,6 +68,10 @@ class Outlet:
         )
 
 
+def _oauth2_available(root: MailProvider, info: strawberry.Info) -> bool:
+    return root.code in info.context.runtime.oauth_clients
+
+
 @strawberry.type(description="A mail service preset: what choosing it fills in.")
 class MailProvider:
     code: MailProviderCode
@@ -78,6 +82,10 @@ class MailProvider:
     security: SmtpSecurity | None = strawberry.field(description="Null for OTHER.")
     app_password_help_url: str | None
     domains: list[str]
+    oauth2_available: bool = strawberry.field(
+        resolver=_oauth2_available,
+        description="Whether mailboxes of this service can be connected with OAuth2 here.",
+    )
 
     @classmethod
     def from_preset(cls, preset: ProviderPreset, lang: Lang) -> MailProvider:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from i18n import Text
+from oauth.errors import MailOAuthErrorCode
 
 __all__ = [
     "ErrorCode",
@@ -67,6 +68,8 @@ class MailFormCode(StrEnum):
 
     MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
+    OAUTH2_NOT_CONNECTED = "OAUTH2_NOT_CONNECTED"
+    """authMethod OAUTH2 without a CONNECTED OAuth2 connection of that mailbox."""
 
 
 class FirmErrorCode(StrEnum):
@@ -90,6 +93,7 @@ class SaveMailSettingsErrorCode(StrEnum):
     MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
     FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    OAUTH2_NOT_CONNECTED = "OAUTH2_NOT_CONNECTED"
 
 
 class SendTestEmailErrorCode(StrEnum):
@@ -100,6 +104,7 @@ class SendTestEmailErrorCode(StrEnum):
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
     RATE_LIMITED = "RATE_LIMITED"
     FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    OAUTH2_NOT_CONNECTED = "OAUTH2_NOT_CONNECTED"
 
 
 class MailSettingsWarningCode(StrEnum):
@@ -120,6 +125,7 @@ ErrorCode = (
     | SaveMailSettingsErrorCode
     | SendTestEmailErrorCode
     | MailSettingsWarningCode
+    | MailOAuthErrorCode
 )
 
 

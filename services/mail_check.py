@@ -21,7 +21,8 @@ from mail.errors import HeaderInjection, LetterError
 from mail.failures import SmtpFailure
 from mail.letter import build_test_letter
 from models import ApiToken, EmailAccount, TestEmailAttempt
-from services import telemetry
+from oauth.kinds import AuthMethod
+from services import mail_oauth, telemetry
 from services.addresses import clean_email
 from services.errors import FieldError, InputCode, MailFormCode, Problems, SendTestEmailErrorCode
 from services.mail_form import (
@@ -113,6 +114,14 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
     if isinstance(choice, FieldError):
         problems.add(choice)
         return None
+    if choice is PasswordSource.OAUTH2:
+        # No connection at all is the input's fault; a refused one fails the letter later.
+        if await mail_oauth.connection_status(resolved.provider, resolved.address_key) is None:
+            error = await mail_oauth.not_connected_error(resolved.provider, resolved.address)
+            if error is not None:
+                problems.add(error)
+                return None
+        return _Plan(resolved, None, account, source)
     if choice is PasswordSource.NEW:
         return _Plan(resolved, resolved.password, account, source)
     if choice is PasswordSource.NONE or account is None or not account.password_encrypted:
@@ -168,12 +177,24 @@ async def send_test_email(
 
     settings = runtime.settings
     resolved = plan.form
+    oauth_token: str | None = None
+    if resolved.auth_method is AuthMethod.OAUTH2:
+        got = await mail_oauth.access_token_for(
+            resolved.provider, resolved.address_key, runtime=runtime
+        )
+        if isinstance(got, SmtpFailure):
+            # Nothing connected: the provider gave no token (reconnect, or try again later).
+            refused = DeliveryResult(delivered=False, message_id=None, failure=got, duration_ms=0)
+            await _record(plan, clean_recipient, token, result=refused)
+            return SendOutcome(failure=got)
+        oauth_token = got
     target = SmtpTarget(
         host=resolved.smtp_host,
         port=resolved.port,
         security=resolved.security,
         username=resolved.address,
         password=plan.password,
+        oauth_token=oauth_token,
         # MAILTAB_SMTP_TIMEOUT bounds each step and the whole exchange alike.
         timeout=settings.smtp_timeout,
         total_timeout=settings.smtp_timeout,
