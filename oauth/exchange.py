@@ -41,9 +41,10 @@ def _session(client: OAuthClient, *, scopes: tuple[str, ...] | None = None) -> A
     return AsyncOAuth2Client(
         client_id=client.client_id,
         client_secret=client.client_secret,
-        # A public client proves itself with PKCE only.
-        token_endpoint_auth_method="client_secret_post" if client.client_secret else "none",
-        revocation_endpoint_auth_method="client_secret_post" if client.client_secret else "none",
+        # HTTP Basic, which Google and Microsoft both take (and RFC 6749 requires servers to);
+        # a public client proves itself with PKCE only.
+        token_endpoint_auth_method="client_secret_basic" if client.client_secret else "none",
+        revocation_endpoint_auth_method="client_secret_basic" if client.client_secret else "none",
         scope=" ".join(client.endpoints.scopes if scopes is None else scopes),
         redirect_uri=client.redirect_uri,
         code_challenge_method="S256",

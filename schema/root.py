@@ -97,6 +97,7 @@ class Mutation:
     )
     start_mail_oauth: StartMailOAuthPayload = strawberry.mutation(
         resolver=oauth_resolvers.start_mail_oauth,
+        name="startMailOAuth",
         permission_classes=admin,
         description=(
             "Connect a mailbox with OAuth2: the provider's authorization URL (code flow, PKCE "
@@ -106,6 +107,7 @@ class Mutation:
     )
     disconnect_mail_oauth: DisconnectMailOAuthPayload = strawberry.mutation(
         resolver=oauth_resolvers.disconnect_mail_oauth,
+        name="disconnectMailOAuth",
         permission_classes=admin,
         description="Forget the mailbox's OAuth2 connection (revoked where the provider offers it).",
     )

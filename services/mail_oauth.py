@@ -176,6 +176,13 @@ async def complete_sign_in(
     *, state: str | None, code: str | None, error: str | None, runtime: Runtime
 ) -> SignInOutcome:
     """The callback's work: the connection stored, or why nothing changed."""
+    if error and not state:
+        # Some providers leave the state out of an error answer: it is still that error.
+        denied = error == "access_denied"
+        return SignInOutcome(
+            problem=CallbackProblem.ACCESS_DENIED if denied else CallbackProblem.PROVIDER_ERROR,
+            detail=_provider_code(error),
+        )
     pending = await take_state(state or "", cipher=runtime.box)
     if isinstance(pending, CallbackProblem):
         return SignInOutcome(problem=pending)
