@@ -6,7 +6,8 @@ refreshes and the others wait for its result instead of asking the provider too:
 
 - within one process an ``asyncio.Lock`` per connection queues the callers;
 - across processes and hosts the refresher first takes a lease on the row with a
-  conditional update (compare-and-set: ``refresh_lease_until`` empty or past). Exactly one
+  conditional update (compare-and-set: the row still as it was read — same refresh count,
+  tokens and expiry — and ``refresh_lease_until`` empty or past). Exactly one
   update matches, on PostgreSQL (row-level write lock, condition re-checked after a
   concurrent writer) as on SQLite (one writer at a time for the whole file). The others
   re-read the row until the new token is there or the lease has run out. No database lock
@@ -161,11 +162,22 @@ class TokenStore:
     async def _take_lease(self, row: OAuthConnection) -> str | None:
         now = timezone.now()
         lease = secrets.token_hex(8)
-        taken = (
-            await OAuthConnection.filter(id=row.id, status=ConnectionStatus.CONNECTED.value)
-            .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
-            .update(refresh_lease_id=lease, refresh_lease_until=now + LEASE)
+        # Still the row that was read (no refresh finished, no new sign-in stored since),
+        # and nobody else's lease running: else another caller has been first.
+        same = OAuthConnection.filter(
+            id=row.id,
+            status=ConnectionStatus.CONNECTED.value,
+            refresh_count=row.refresh_count,
+            refresh_token_encrypted=row.refresh_token_encrypted,
         )
+        same = (
+            same.filter(access_expires_at=row.access_expires_at)
+            if row.access_expires_at is not None
+            else same.filter(access_expires_at__isnull=True)
+        )
+        taken = await same.filter(
+            Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now)
+        ).update(refresh_lease_id=lease, refresh_lease_until=now + LEASE)
         return lease if taken else None
 
     async def _refresh(self, client: OAuthClient, row: OAuthConnection, lease: str) -> str:
