@@ -14,6 +14,8 @@ __all__ = [
     "CONNECTED",
     "CONNECTED_TITLE",
     "FAILED_TITLE",
+    "LOGIN_REFUSED",
+    "LOGIN_REFUSED_HINT",
     "NOT_CONFIGURED",
     "NOT_CONNECTED",
     "NOT_CONNECTED_HINT",
@@ -121,6 +123,16 @@ REAUTHORIZATION_REQUIRED = Text(
 REAUTHORIZATION_REQUIRED_HINT = Text(
     ru="Подключите ящик заново: «Подключить через OAuth2».",
     en="Connect the mailbox again: Connect with OAuth2.",
+)
+LOGIN_REFUSED = Text(
+    ru="SMTP-сервер не принял вход через OAuth2 для {address}, даже с новым ключом доступа.",
+    en="The SMTP server did not accept the OAuth2 sign-in of {address}, even with a new access token.",
+)
+LOGIN_REFUSED_HINT = Text(
+    ru="Подключите ящик заново, войдя именно в {address}; у Microsoft 365 для ящика должна быть "
+    "разрешена отправка через SMTP (Authenticated SMTP).",
+    en="Connect the mailbox again, signing in as {address} itself; with Microsoft 365 the mailbox "
+    "must allow Authenticated SMTP.",
 )
 PROVIDER_UNAVAILABLE = Text(
     ru="Почтовый сервис не выдал ключ доступа: его сервер входа сейчас не отвечает.",

@@ -152,6 +152,18 @@ class TokenStore:
                 raise ProviderUnavailable("refresh lease held too long")
             await asyncio.sleep(WAIT_STEP)
 
+    async def forget(self, client: OAuthClient, *, address_key: str, token: str) -> None:
+        """The SMTP server refused ``token`` (revoked early): drop it from the cache, so that
+        the next ``access_token`` refreshes. Only that token: a newer one stays."""
+        row = await find_connection(client.provider, address_key)
+        if row is None or row.access_token_encrypted is None:
+            return
+        if self.cipher.decrypt(row.access_token_encrypted) != token:
+            return
+        await OAuthConnection.filter(
+            id=row.id, access_token_encrypted=row.access_token_encrypted
+        ).update(access_token_encrypted=None, access_expires_at=None)
+
     def _current(self, row: OAuthConnection) -> str | None:
         if row.access_token_encrypted is None or row.access_expires_at is None:
             return None

@@ -12,7 +12,7 @@ is a field error.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 
 from i18n import Lang, Text
@@ -212,6 +212,10 @@ async def send_test_email(
             preset=runtime.presets[resolved.provider],
             sender_email=resolved.sender_email,
         )
+        if oauth_token is not None and _login_refused(result):
+            result = await _again_with_new_token(
+                message, target, oauth_token, plan=plan, recipient=clean_recipient, runtime=runtime
+            )
     except BaseException as exc:
         # Cut short (the operation's time budget, shutdown) or a bug: still on the record.
         outcome = "INTERRUPTED" if isinstance(exc, asyncio.CancelledError) else "ERROR"
@@ -221,6 +225,41 @@ async def send_test_email(
     return SendOutcome(
         delivered=result.delivered, message_id=result.message_id, failure=result.failure
     )
+
+
+def _login_refused(result: DeliveryResult) -> bool:
+    return result.failure is not None and result.failure.code in mail_oauth.LOGIN_REFUSALS
+
+
+async def _again_with_new_token(
+    message: EmailMessage,
+    target: SmtpTarget,
+    refused: str,
+    *,
+    plan: _Plan,
+    recipient: str,
+    runtime: Runtime,
+) -> DeliveryResult:
+    """The server refused the cached access token (revoked before it expired): refresh it
+    once and try again; a second refusal is said as an OAuth2 one, on ``authMethod``."""
+    form = plan.form
+    await mail_oauth.forget_access_token(form.provider, form.address_key, refused, runtime=runtime)
+    got = await mail_oauth.access_token_for(form.provider, form.address_key, runtime=runtime)
+    if isinstance(got, SmtpFailure):
+        return DeliveryResult(delivered=False, message_id=None, failure=got, duration_ms=0)
+    # The first try ended at AUTH: nothing was sent, the same letter goes now.
+    result = await deliver(
+        message,
+        target=replace(target, oauth_token=got),
+        envelope_from=form.address,
+        recipient=recipient,
+        preset=runtime.presets[form.provider],
+        sender_email=form.sender_email,
+    )
+    if result.failure is not None and _login_refused(result):
+        failure = mail_oauth.login_refused(result.failure, address=form.address)
+        return replace(result, failure=failure)
+    return result
 
 
 def _letter(resolved: ResolvedForm, recipient: str, lang: Lang) -> EmailMessage:

@@ -32,6 +32,8 @@ from oauth.errors import (
 from oauth.kinds import ConnectionStatus
 from oauth.states import issue_state, new_code_verifier, take_state
 from oauth.texts import (
+    LOGIN_REFUSED,
+    LOGIN_REFUSED_HINT,
     NOT_CONFIGURED,
     NOT_CONNECTED,
     NOT_CONNECTED_HINT,
@@ -51,6 +53,7 @@ from services.prerequisites import missing_prerequisites
 from services.runtime import Runtime
 
 __all__ = [
+    "LOGIN_REFUSALS",
     "SignInOutcome",
     "StartOutcome",
     "access_token_for",
@@ -58,6 +61,8 @@ __all__ = [
     "complete_sign_in",
     "connection_status",
     "disconnect_mail_oauth",
+    "forget_access_token",
+    "login_refused",
     "not_connected_error",
     "start_mail_oauth",
 ]
@@ -267,6 +272,39 @@ async def not_connected_error(provider: ProviderCode, address: str) -> FieldErro
 async def connection_status(provider: ProviderCode, address_key: str) -> ConnectionStatus | None:
     row = await find_connection(provider, address_key)
     return ConnectionStatus(row.status) if row is not None else None
+
+
+#: What a refused XOAUTH2 login is classified as: words meant for passwords, re-worded.
+LOGIN_REFUSALS = frozenset(
+    {
+        FailureCode.AUTH_FAILED,
+        FailureCode.APP_PASSWORD_REQUIRED,
+        FailureCode.WEB_LOGIN_REQUIRED,
+        FailureCode.PASSWORD_LOGIN_DISABLED,
+    }
+)
+
+
+async def forget_access_token(
+    provider: ProviderCode, address_key: str, token: str, *, runtime: Runtime
+) -> None:
+    """The SMTP server refused the access token: the next one is refreshed first."""
+    client = runtime.oauth_clients.get(provider)
+    if client is not None:
+        await runtime.oauth_tokens.forget(client, address_key=address_key, token=token)
+
+
+def login_refused(failure: SmtpFailure, *, address: str) -> SmtpFailure:
+    """A refused XOAUTH2 login, said as such (on ``authMethod``), the server's reply kept."""
+    return SmtpFailure(
+        code=FailureCode.AUTH_FAILED,
+        field="authMethod",
+        message=LOGIN_REFUSED.format(address=address),
+        hint=LOGIN_REFUSED_HINT.format(address=address),
+        help_url=failure.help_url,
+        smtp_code=failure.smtp_code,
+        smtp_reply=failure.smtp_reply,
+    )
 
 
 def _failure(code: FailureCode, message: Text, hint: Text) -> SmtpFailure:

@@ -4,7 +4,8 @@
   wrote) served by werkzeug on 127.0.0.1 in a thread, behind ``ProviderFront``: a WSGI
   front that enforces PKCE S256 (the mock's 0.3.4 does not check ``code_challenge``),
   offers RFC 7009 revocation, can play an outage, and records what went through (the
-  codes, verifiers and tokens the secret scans look for, and how many refreshes were asked).
+  codes, verifiers and tokens the secret scans look for, and how many refreshes were asked),
+  and can revoke one access token early (userinfo then refuses it).
 - ``xoauth2_server``: aiosmtpd with STARTTLS that offers AUTH XOAUTH2 only (PLAIN and LOGIN
   are refused) and accepts a login when the bearer token is valid for that user at the
   provider's userinfo endpoint.
@@ -66,6 +67,8 @@ class ProviderFront:
     refresh_scopes: list[str] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
     pkce_failures: int = 0
+    dropped: set[str] = field(default_factory=set)
+    """Access tokens revoked early: userinfo refuses them, their refresh tokens stay valid."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -76,6 +79,11 @@ class ProviderFront:
             return self._token(environ, start_response)
         if path == "/oauth2/revoke":
             return self._revoke(environ, start_response)
+        if path == "/userinfo":
+            bearer = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+            if bearer in self.dropped:
+                start_response("401 Unauthorized", [("Content-Type", "application/json")])
+                return [b'{"error": "invalid_token"}']
         return self.app(environ, start_response)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -151,6 +159,10 @@ class ProviderFront:
             self.revoked.extend(form.get("token", []))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b""]
+
+    def drop_access_token(self, token: str) -> None:
+        with self.lock:
+            self.dropped.add(token)
 
     def secrets(self) -> list[str]:
         """Every code, verifier and token that went through: none may leave mailtab."""

@@ -537,3 +537,34 @@ async def test_no_token_code_verifier_or_client_secret_leaves_the_service(
             assert secret not in text
     for row in await AttemptRecord.all().values():
         assert not any(secret in str(value) for value in row.values() for secret in secrets)
+
+
+async def test_an_access_token_revoked_before_it_expires_is_refreshed_once(
+    client: GraphQLClient,
+    provider: RunningProvider,
+    smtp: tuple[int, XOAuth2Recorder],
+    tab_ready: None,
+) -> None:
+    """The SMTP server refuses the cached token: refreshed and tried again, once."""
+    port, recorder = smtp
+    await connect(client)
+    await save(client, port)
+    cached = provider.front.access_tokens[-1]
+    refreshes = provider.front.grants.count("refresh_token")
+    # Revoked at the provider, but still cached here as valid for an hour.
+    provider.revoke_user(ADDRESS)
+    refused = await send(client)
+    assert refused["delivered"] is False
+    # The refresh token went with it: the connection must be made again.
+    assert refused["failure"]["code"] == "OAUTH2_REAUTHORIZATION_REQUIRED"
+    assert recorder.bearers == [cached]  # one try with the cached token, no second login
+    assert provider.front.grants.count("refresh_token") == refreshes + 1
+
+    await connect(client)
+    # Only the access token revoked this time (the provider keeps the refresh token valid).
+    fresh = provider.front.access_tokens[-1]
+    provider.front.drop_access_token(fresh)
+    result = await send(client)
+    assert result["delivered"] is True, result
+    assert recorder.bearers[-2:] == [fresh, provider.front.access_tokens[-1]]
+    assert recorder.accepted == [ADDRESS]
