@@ -27,6 +27,7 @@ __all__ = [
     "REAUTHORIZATION_REQUIRED_HINT",
     "RETURN_URL_REFUSED",
     "START_AGAIN",
+    "USE_OAUTH2_HINT",
 ]
 
 CONNECTED_TITLE = Text(ru="Почтовый ящик подключён", en="Mailbox connected")
@@ -123,6 +124,12 @@ REAUTHORIZATION_REQUIRED = Text(
 REAUTHORIZATION_REQUIRED_HINT = Text(
     ru="Подключите ящик заново: «Подключить через OAuth2».",
     en="Connect the mailbox again: Connect with OAuth2.",
+)
+USE_OAUTH2_HINT = Text(
+    ru="Пароль здесь не поможет, но вход через OAuth2 на этом сервере настроен: нажмите "
+    "«Подключить через OAuth2», войдите в ящик и сохраните настройки со способом входа OAuth2.",
+    en="A password will not help, but OAuth2 sign-in is set up on this server: press Connect "
+    "with OAuth2, sign in to the mailbox and save the settings with the OAuth2 sign-in method.",
 )
 LOGIN_REFUSED = Text(
     ru="SMTP-сервер не принял вход через OAuth2 для {address}, даже с новым ключом доступа.",

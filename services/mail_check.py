@@ -216,6 +216,9 @@ async def send_test_email(
             result = await _again_with_new_token(
                 message, target, oauth_token, plan=plan, recipient=clean_recipient, runtime=runtime
             )
+        elif result.failure is not None:
+            failure = mail_oauth.point_at_oauth2(result.failure, resolved.provider, runtime=runtime)
+            result = replace(result, failure=failure)
     except BaseException as exc:
         # Cut short (the operation's time budget, shutdown) or a bug: still on the record.
         outcome = "INTERRUPTED" if isinstance(exc, asyncio.CancelledError) else "ERROR"

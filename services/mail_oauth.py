@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from config import Settings
@@ -44,6 +44,7 @@ from oauth.texts import (
     REAUTHORIZATION_REQUIRED,
     REAUTHORIZATION_REQUIRED_HINT,
     RETURN_URL_REFUSED,
+    USE_OAUTH2_HINT,
 )
 from oauth.tokens import disconnect, find_connection, store_connection
 from services.addresses import clean_email
@@ -64,6 +65,7 @@ __all__ = [
     "forget_access_token",
     "login_refused",
     "not_connected_error",
+    "point_at_oauth2",
     "start_mail_oauth",
 ]
 
@@ -305,6 +307,19 @@ def login_refused(failure: SmtpFailure, *, address: str) -> SmtpFailure:
         smtp_code=failure.smtp_code,
         smtp_reply=failure.smtp_reply,
     )
+
+
+def point_at_oauth2(
+    failure: SmtpFailure, provider: ProviderCode, *, runtime: Runtime
+) -> SmtpFailure:
+    """A password login the provider no longer takes, where this deployment has OAuth2 for it:
+    the hint says to connect with OAuth2 (on ``authMethod``) instead of another service."""
+    if (
+        failure.code is not FailureCode.PASSWORD_LOGIN_DISABLED
+        or provider not in runtime.oauth_clients
+    ):
+        return failure
+    return replace(failure, field="authMethod", hint=USE_OAUTH2_HINT)
 
 
 def _failure(code: FailureCode, message: Text, hint: Text) -> SmtpFailure:

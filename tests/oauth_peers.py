@@ -246,6 +246,10 @@ class _XOAuth2Handler(_Handler):
         if bearer.startswith("Bearer ") and claims.get("email") == user:
             self.xrecorder.accepted.append(user)
             return AuthResult(success=True, auth_data=user)
+        # As Gmail refuses a token: a 334 challenge with the error as base64 JSON; the client
+        # answers with an empty line, then the final 535 (SMTP-REPLIES.md).
+        error = {"status": "401", "schemes": "bearer", "scope": "email"}
+        await server.challenge_auth(json.dumps(error))
         return AuthResult(
             success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
         )

@@ -568,3 +568,24 @@ async def test_an_access_token_revoked_before_it_expires_is_refreshed_once(
     assert result["delivered"] is True, result
     assert recorder.bearers[-2:] == [fresh, provider.front.access_tokens[-1]]
     assert recorder.accepted == [ADDRESS]
+
+
+async def test_outlook_refusing_a_password_points_at_oauth2_where_it_is_set_up(
+    client: GraphQLClient, gql: GraphQLClient, certificates: Certificates, tab_ready: None
+) -> None:
+    from tests.smtpd import Replies, ServerMode, smtp_server
+
+    basic_off = "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
+    async with smtp_server(
+        mode=ServerMode.STARTTLS,
+        certificate=certificates.good,
+        accounts={ADDRESS: "app-password"},
+        replies=Replies(auth=basic_off),
+    ) as server:
+        form = {**outlook_form(server.port, password="app-password"), "authMethod": "PASSWORD"}
+        variables = {"input": {"recipient": RECIPIENT, "settings": form}}
+        here = (await client(SEND, variables, lang="en"))["sendTestEmail"]["failure"]
+        there = (await gql(SEND, variables, lang="en"))["sendTestEmail"]["failure"]
+    assert here["code"] == there["code"] == "PASSWORD_LOGIN_DISABLED"
+    assert here["field"] == "authMethod" and "Connect with OAuth2" in here["hint"]
+    assert there["field"] != "authMethod" and "OAuth2 sign-in is set up" not in there["hint"]
