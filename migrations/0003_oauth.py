@@ -52,6 +52,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='EmailAccount',
             name='auth_method',
-            field=fields.CharField(default='PASSWORD', max_length=16),
+            field=fields.CharField(default='PASSWORD', db_default='PASSWORD', max_length=16),
         ),
     ]

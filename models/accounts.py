@@ -28,7 +28,7 @@ class EmailAccount(Model):
     sender_email = fields.CharField(max_length=254)
     password_encrypted = fields.TextField(null=True)
     # PASSWORD, OAUTH2 (the connection of oauth.tokens signs in) or NONE (a relay).
-    auth_method = fields.CharField(max_length=16, default="PASSWORD")
+    auth_method = fields.CharField(max_length=16, default="PASSWORD", db_default="PASSWORD")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

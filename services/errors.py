@@ -14,6 +14,7 @@ Codes, one ``StrEnum`` per domain::
     SaveMailSettingsErrorCode  the Mail tab's Save
     SendTestEmailErrorCode     the Mail tab's Send
     MailSettingsWarningCode    Save's warnings: never blocking
+    MailOAuthErrorCode         startMailOAuth / disconnectMailOAuth (defined in oauth.errors)
 
 A code is carried from one domain to another by its value (a validator's ``REQUIRED`` is
 Save's ``REQUIRED``); ``ErrorCode`` is their union, what ``FieldError.code`` holds.

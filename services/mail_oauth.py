@@ -55,6 +55,7 @@ from services.runtime import Runtime
 
 __all__ = [
     "LOGIN_REFUSALS",
+    "DisconnectOutcome",
     "SignInOutcome",
     "StartOutcome",
     "access_token_for",
