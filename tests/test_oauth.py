@@ -589,3 +589,23 @@ async def test_outlook_refusing_a_password_points_at_oauth2_where_it_is_set_up(
     assert here["code"] == there["code"] == "PASSWORD_LOGIN_DISABLED"
     assert here["field"] == "authMethod" and "Connect with OAuth2" in here["hint"]
     assert there["field"] != "authMethod" and "OAuth2 sign-in is set up" not in there["hint"]
+
+
+async def test_a_fault_in_the_callback_is_a_page_without_a_traceback(
+    client: GraphQLClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import web.oauth_callback
+
+    async def broken(**_: Any) -> None:
+        raise RuntimeError("boom code=secret-code-value")
+
+    monkeypatch.setattr(web.oauth_callback, "complete_sign_in", broken)
+    page = await client.http.get(
+        "/oauth/callback?state=s&code=secret-code-value", headers={"Accept-Language": "en"}
+    )
+    assert page.status_code == 500
+    assert "server error" in page.text and "Traceback" not in page.text
+    assert "secret-code-value" not in page.text
+    assert "secret-code-value" not in "\n".join(
+        r.getMessage() for r in caplog.records if r.name.startswith("mailtab")
+    )
