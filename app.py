@@ -2,7 +2,7 @@
 
 Routes: ``/`` (the Mail tab page and its files, see ``web.page``), ``/graphql`` (GraphiQL
 page and the API, see ``web.graphql``), ``/healthz`` and ``/readyz`` (``web.health``),
-``/metrics`` (``web.metrics``). Every request passes
+``/metrics`` (``web.metrics``), ``/oauth/callback`` (``web.oauth_callback``). Every request passes
 ``web.middleware.RequestObserver`` (log line, metrics, security headers), then CORS when
 origins are configured.
 
@@ -34,6 +34,7 @@ from web.health import healthz, readiness
 from web.logs import configure_logging
 from web.metrics import metrics_endpoint
 from web.middleware import RequestObserver
+from web.oauth_callback import oauth_callback_route
 from web.page import page_routes
 from web.view import GraphQLView
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readiness(settings)),
             Route("/metrics", metrics_endpoint),
             *page_routes(schema._schema),
+            oauth_callback_route(runtime),
         ],
         middleware=middleware,
         lifespan=lifespan,

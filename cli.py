@@ -262,6 +262,14 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     box = secrets.load_password_box(settings, create=False)
     rotated, unreadable = _with_orm(settings, lambda: secrets.rotate(box))
     print(f"re-encrypted {rotated} password(s) under the newest key")
+    connections, unreadable_tokens = _with_orm(settings, lambda: secrets.rotate_oauth_tokens(box))
+    print(f"re-encrypted the tokens of {connections} OAuth2 connection(s) under the newest key")
+    if unreadable_tokens:
+        print(
+            f"{unreadable_tokens} OAuth2 connection(s) could not be decrypted with any configured "
+            "key; they were left as they are (connect those mailboxes again)",
+            file=sys.stderr,
+        )
     if unreadable:
         print(
             f"{unreadable} password(s) could not be decrypted with any configured key; "

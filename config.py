@@ -313,6 +313,55 @@ class Settings(BaseSettings):
             return []
         return [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
 
+    # OAuth2 sign-in for mailboxes (SPEC.md §6): where a browser reaches this service, and
+    # the applications registered with the providers (a secret is optional: a public client
+    # with PKCE). MAILTAB_OAUTH_<CODE>_CLIENT_ID / _CLIENT_SECRET, one pair per provider code.
+    public_url: str = "http://127.0.0.1:8000"
+    oauth_google_client_id: str | None = None
+    oauth_google_client_secret: SecretStr | None = None
+    oauth_outlook_client_id: str | None = None
+    oauth_outlook_client_secret: SecretStr | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or any(char.isspace() or not char.isprintable() for char in value)
+        ):
+            raise ValueError(
+                "must be an http:// or https:// address with a host, e.g. https://erp.example.com"
+            )
+        return value
+
+    @field_validator("oauth_google_client_id", "oauth_outlook_client_id")
+    @classmethod
+    def _client_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if any(char.isspace() or not char.isprintable() for char in value.strip()):
+            raise ValueError("must not contain spaces or control characters")
+        return value.strip()
+
+    def oauth_client(self, code: str) -> tuple[str, str | None] | None:
+        """The client id and secret registered for provider ``code``; None when not set."""
+        client_id = getattr(self, f"oauth_{code.lower()}_client_id", None)
+        if not client_id:
+            return None
+        secret = getattr(self, f"oauth_{code.lower()}_client_secret", None)
+        value = secret.get_secret_value().strip() if isinstance(secret, SecretStr) else ""
+        return str(client_id), value or None
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        return f"{self.public_url}/oauth/callback"
+
     @property
     def db_wait(self) -> float:
         """The longest a request waits on the database: connecting (``db_timeout``) plus one

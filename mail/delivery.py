@@ -51,6 +51,7 @@ from aiosmtplib import (
     SMTPServerDisconnected,
     SMTPTimeoutError,
 )
+from aiosmtplib.auth import auth_xoauth2_encode
 
 from mail.classify import classify
 from mail.connect import address_literal, await_greeting, client_tls_context, connect, greeted
@@ -96,6 +97,8 @@ class SmtpTarget:
     username: str
     password: str | None = field(repr=False)
     """None: send without logging in (an on-premises relay that trusts the network)."""
+    oauth_token: str | None = field(default=None, repr=False)
+    """An OAuth2 access token: log in with SASL XOAUTH2 as ``username`` instead of a password."""
     timeout: float = 30.0
     total_timeout: float | None = None
     ca_file: Path | None = None
@@ -346,7 +349,13 @@ async def _hello(smtp: SMTP) -> SMTPResponse:
 
 
 async def _authenticate(smtp: SMTP, *, target: SmtpTarget, log: StepLog) -> None:
-    """The AUTH step: a login with the target's credentials, or SKIPPED for a relay."""
+    """The AUTH step: XOAUTH2 with an access token, a password login, or SKIPPED for a relay."""
+    if target.oauth_token is not None:
+        async with log.step(StepName.AUTH) as reply:
+            reply.set(
+                await _login_xoauth2(smtp, username=target.username, token=target.oauth_token)
+            )
+        return
     if target.password is None:
         log.skip(StepName.AUTH)
         return
@@ -372,7 +381,22 @@ def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> De
 
 
 def _secrets(target: SmtpTarget) -> tuple[str, ...]:
+    if target.oauth_token:
+        # The token, and the XOAUTH2 payload that carries it, never reach a reply or a log.
+        return (
+            target.oauth_token,
+            auth_xoauth2_encode(target.username, target.oauth_token).decode(),
+        )
     return (target.password,) if target.password else ()
+
+
+async def _login_xoauth2(smtp: SMTP, *, username: str, token: str) -> SMTPResponse:
+    """One AUTH XOAUTH2 (aiosmtplib's ``auth_xoauth2``) when the server offers it."""
+    methods = smtp.server_auth_methods if smtp.supports_extension("auth") else []
+    if "xoauth2" not in methods:
+        encrypted = smtp.get_transport_info("sslcontext") is not None
+        raise AuthNotOffered(starttls_offered=not encrypted and smtp.supports_extension("starttls"))
+    return await smtp.auth_xoauth2(username, token)
 
 
 async def _login(smtp: SMTP, *, username: str, password: str) -> SMTPResponse:

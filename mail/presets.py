@@ -33,6 +33,7 @@ __all__ = [
     "ChecklistItem",
     "MailProviderStatus",
     "MxRule",
+    "OAuth2Endpoints",
     "ProviderCode",
     "ProviderPreset",
     "load_presets",
@@ -91,6 +92,22 @@ class MxRule:
 
 
 @dataclass(frozen=True, slots=True)
+class OAuth2Endpoints:
+    """Where a provider signs a mailbox in with OAuth2 (authorization code flow + PKCE).
+
+    ``authorization_params`` go into the authorization URL as they are (Google's
+    ``access_type=offline`` and ``prompt=consent``, so that a refresh token is issued);
+    ``revocation_url`` is the RFC 7009 endpoint where the provider offers one.
+    """
+
+    authorization_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    revocation_url: str | None = None
+    authorization_params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderPreset:
     code: ProviderCode
     title: Text
@@ -104,6 +121,7 @@ class ProviderPreset:
     status: MailProviderStatus = MailProviderStatus.OK
     checklist: tuple[ChecklistItem, ...] = ()
     mx_rules: tuple[MxRule, ...] = ()
+    oauth2: OAuth2Endpoints | None = None
 
     @property
     def security(self) -> Security | None:
@@ -137,6 +155,7 @@ def _parse(entry: Mapping[str, Any], source: str) -> ProviderPreset:
             status=_status(entry.get("status", MailProviderStatus.OK), f"{source}: {code}"),
             checklist=_checklist(entry.get("checklist", []), f"{source}: {code}"),
             mx_rules=_mx_rules(entry.get("mx", []), f"{source}: {code}"),
+            oauth2=_oauth2(entry.get("oauth2"), f"{source}: {code}: oauth2"),
         )
     except PresetError:
         raise
@@ -213,6 +232,51 @@ def _mx_rules(value: object, where: str) -> tuple[MxRule, ...]:
             raise PresetError(f"{here}: smtpHost and port go together")
         rules.append(MxRule(patterns, smtp_host, port, use_ssl))
     return tuple(rules)
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
+
+
+def _endpoint(value: object, where: str) -> str:
+    """An https:// address (http:// only on loopback, for a provider run locally)."""
+    if not isinstance(value, str) or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise PresetError(f"{where} must be an https:// address")
+    parts = urlsplit(value)
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in _LOOPBACK_NAMES
+    )
+    if not secure or not parts.hostname or parts.fragment:
+        raise PresetError(f"{where} must be an https:// address")
+    return value
+
+
+def _oauth2(value: object, where: str) -> OAuth2Endpoints | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise PresetError(f"{where} must be an object or null")
+    scopes = value.get("scopes")
+    if (
+        not isinstance(scopes, list)
+        or not scopes
+        or not all(isinstance(s, str) and s and not any(c.isspace() for c in s) for s in scopes)
+    ):
+        raise PresetError(f"{where}: scopes must be a non-empty list of scope names")
+    params = value.get("authorizationParams", {})
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+    ):
+        raise PresetError(f"{where}: authorizationParams must map names to strings")
+    revocation = value.get("revocationUrl")
+    return OAuth2Endpoints(
+        authorization_url=_endpoint(value.get("authorizationUrl"), f"{where}: authorizationUrl"),
+        token_url=_endpoint(value.get("tokenUrl"), f"{where}: tokenUrl"),
+        scopes=tuple(scopes),
+        revocation_url=None
+        if revocation is None
+        else _endpoint(revocation, f"{where}: revocationUrl"),
+        authorization_params=tuple(params.items()),
+    )
 
 
 _MX_PATTERN = re.compile(r"(?:[a-z0-9*](?:[a-z0-9*-]*[a-z0-9*])?\.)+[a-z0-9-]*[a-z0-9]")

@@ -2,12 +2,15 @@
 
 from models.accounts import EmailAccount, ProgramSetting, TestEmailAttempt
 from models.firms import Firm, Outlet, OutletKind
+from models.oauth import OAuthConnection, OAuthState
 from models.tokens import ApiToken, Role
 
 __all__ = [
     "ApiToken",
     "EmailAccount",
     "Firm",
+    "OAuthConnection",
+    "OAuthState",
     "Outlet",
     "OutletKind",
     "ProgramSetting",

@@ -27,6 +27,8 @@ class EmailAccount(Model):
     sender_name = fields.CharField(max_length=200, null=True)
     sender_email = fields.CharField(max_length=254)
     password_encrypted = fields.TextField(null=True)
+    # PASSWORD, OAUTH2 (the connection of oauth.tokens signs in) or NONE (a relay).
+    auth_method = fields.CharField(max_length=16, default="PASSWORD", db_default="PASSWORD")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

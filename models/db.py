@@ -31,7 +31,7 @@ __all__ = [
     "tortoise_config",
 ]
 
-MODEL_MODULES = ["models.firms", "models.tokens", "models.accounts"]
+MODEL_MODULES = ["models.firms", "models.tokens", "models.accounts", "models.oauth"]
 
 
 def tortoise_config(db_url: str, *, pool_timeout: float = 5.0) -> dict[str, Any]:
@@ -126,7 +126,8 @@ def check_sqlite_file(db_url: str, *, owner_only: bool = False) -> list[Path]:
 
 
 def count_stored_passwords(db_url: str) -> int:
-    """Encrypted passwords in an SQLite database (0 for another database or none yet).
+    """Encrypted passwords (and OAuth2 connections) in an SQLite database (0 for another
+    database or none yet).
 
     Read with the standard library, read-only: it is asked before the password key is made,
     which happens before Tortoise connects (and in the ASGI app factory, which is not async).
@@ -145,7 +146,14 @@ def count_stored_passwords(db_url: str) -> int:
             if is_unmigrated(exc):
                 return 0
             raise
-    return int(count)
+        try:
+            # OAuth2 refresh tokens are encrypted under the same key.
+            (tokens,) = connection.execute("SELECT COUNT(*) FROM oauth_connection").fetchone()
+        except sqlite3.OperationalError as exc:
+            if not is_unmigrated(exc):
+                raise
+            tokens = 0
+    return int(count) + int(tokens)
 
 
 async def check_connection(name: str = "default") -> None:

@@ -56,6 +56,7 @@ def mail_form(data: MailSettingsInput) -> MailForm:
         password_given=password is not None,
         sender_name=given(data.sender_name),
         sender_email=given(data.sender_email),
+        auth_method=given(data.auth_method),
     )
 
 
@@ -75,6 +76,7 @@ async def save_mail_settings(
         box=runtime.box,
         deny=runtime.settings.smtp_deny_networks,
         allow=runtime.settings.smtp_allow_networks,
+        oauth2_available=input.provider in runtime.oauth_clients,
     )
     return SaveMailSettingsPayload(
         settings=MailSettings.from_stored(outcome.settings) if outcome.settings else None,

@@ -17,6 +17,8 @@ from mail.presets import ProviderCode
 from mail.security import Security
 from mail.steps import StepName, StepStatus
 from models import OutletKind
+from oauth.errors import MailOAuthErrorCode
+from oauth.kinds import AuthMethod, ConnectionStatus
 from services.errors import (
     DetectMailProviderErrorCode,
     FirmErrorCode,
@@ -31,6 +33,9 @@ __all__ = [
     "DetectMailProviderErrorCode",
     "DetectionSource",
     "FirmErrorCode",
+    "MailAuthMethod",
+    "MailOAuthErrorCode",
+    "MailOAuthStatus",
     "MailProviderCode",
     "MailProviderStatus",
     "MailTabPrerequisite",
@@ -65,6 +70,17 @@ strawberry.enum(
     description="What is wrong with the server's certificate (with TLS_CERTIFICATE).",
 )
 SmtpCertificateProblem: TypeAlias = CertificateProblem
+strawberry.enum(AuthMethod, name="MailAuthMethod", description="How the account logs in.")
+MailAuthMethod: TypeAlias = AuthMethod
+strawberry.enum(
+    ConnectionStatus, name="MailOAuthStatus", description="The state of an OAuth2 connection."
+)
+MailOAuthStatus: TypeAlias = ConnectionStatus
+strawberry.enum(
+    MailOAuthErrorCode,
+    name="MailOAuthErrorCode",
+    description="Why an OAuth2 sign-in could not be started or removed.",
+)
 
 
 strawberry.enum(FirmErrorCode, name="FirmErrorCode", description="Why a firm could not be written.")

@@ -11,13 +11,17 @@ from i18n import Lang
 from mail.failures import SmtpFailure as DomainSmtpFailure
 from models import EmailAccount as EmailAccountModel
 from models import TestEmailAttempt as TestEmailAttemptModel
+from oauth.kinds import AuthMethod
+from oauth.tokens import find_connection
 from schema.enums import (
+    MailAuthMethod,
     MailProviderCode,
     SmtpCertificateProblem,
     SmtpFailureCode,
     SmtpSecurity,
 )
 from schema.errors import SaveMailSettingsError, SendTestEmailError
+from schema.oauth import MailOAuthConnection
 from schema.steps import MailSettingsTest, SmtpStep, to_steps
 from services.attempt_steps import stored_steps
 from services.errors import FieldError
@@ -53,6 +57,22 @@ def _password_unreadable(root: EmailAccount | MailSettings, info: strawberry.Inf
     return _readable(info, root.stored_password) is False
 
 
+async def _oauth(root: EmailAccount | MailSettings) -> MailOAuthConnection | None:
+    row = await find_connection(root.provider, root.address.lower())
+    return MailOAuthConnection.from_model(row) if row is not None else None
+
+
+_OAUTH = "The mailbox's OAuth2 connection, if it has one (never a token)."
+_AUTH_METHOD = "How the account logs in: PASSWORD, OAUTH2 (SASL XOAUTH2) or NONE (a relay)."
+
+
+def _method(value: str | None) -> AuthMethod:
+    try:
+        return AuthMethod(value or AuthMethod.PASSWORD)
+    except ValueError:
+        return AuthMethod.PASSWORD
+
+
 _HAS_PASSWORD = (
     "A stored password that the server's keys open; the password itself is never returned."
 )
@@ -77,6 +97,8 @@ class EmailAccount:
     )
     sender_name: str | None
     sender_email: str
+    auth_method: MailAuthMethod = strawberry.field(description=_AUTH_METHOD)
+    oauth: MailOAuthConnection | None = strawberry.field(resolver=_oauth, description=_OAUTH)
     stored_password: strawberry.Private[str | None]
 
     @classmethod
@@ -91,6 +113,7 @@ class EmailAccount:
             address=account.address,
             sender_name=account.sender_name,
             sender_email=account.sender_email,
+            auth_method=_method(account.auth_method),
             stored_password=account.password_encrypted,
         )
 
@@ -125,6 +148,8 @@ class MailSettings:
     sender_name: str | None
     sender_email: str
     account: EmailAccount
+    auth_method: MailAuthMethod = strawberry.field(description=_AUTH_METHOD)
+    oauth: MailOAuthConnection | None = strawberry.field(resolver=_oauth, description=_OAUTH)
     stored_password: strawberry.Private[str | None]
     stored: strawberry.Private[StoredSettings | None] = None
 
@@ -146,6 +171,7 @@ class MailSettings:
             sender_name=stored.sender_name,
             sender_email=stored.sender_email,
             account=EmailAccount.from_model(stored.account),
+            auth_method=_method(stored.account.auth_method),
             stored_password=stored.account.password_encrypted,
             stored=stored,
         )
@@ -179,6 +205,13 @@ class MailSettingsInput:
     sender_name: str | None = strawberry.UNSET
     sender_email: str | None = strawberry.field(
         default=strawberry.UNSET, description="Defaults to address."
+    )
+    auth_method: MailAuthMethod | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Omitted: PASSWORD (NONE for an OTHER relay saved with password null). OAUTH2 "
+            "needs a CONNECTED OAuth2 connection of the address (startMailOAuth); no password."
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from strawberry.permission import BasePermission
 from resolvers import firms as firm_resolvers
 from resolvers import mail as mail_resolvers
 from resolvers import mail_tab as tab_resolvers
+from resolvers import oauth as oauth_resolvers
 from resolvers import smart_setup as setup_resolvers
 from resolvers.auth import IsAdmin
 from schema.errors import FirmError, OutletError, SaveMailSettingsError, SendTestEmailError
@@ -34,6 +35,7 @@ from schema.mail import (
     SendTestEmailPayload,
     TestEmailAttempt,
 )
+from schema.oauth import DisconnectMailOAuthPayload, MailOAuthError, StartMailOAuthPayload
 from schema.smart_setup import DetectMailProviderPayload, ProbeSmtpServerPayload
 from schema.types import Firm, MailProvider, MailTab, Outlet
 
@@ -104,6 +106,22 @@ class Mutation:
     delete_outlet: DeleteOutletPayload = strawberry.mutation(
         resolver=firm_resolvers.delete_outlet, permission_classes=admin
     )
+    start_mail_oauth: StartMailOAuthPayload = strawberry.mutation(
+        resolver=oauth_resolvers.start_mail_oauth,
+        name="startMailOAuth",
+        permission_classes=admin,
+        description=(
+            "Connect a mailbox with OAuth2: the provider's authorization URL (code flow, PKCE "
+            "S256, a single-use state valid for 10 minutes); the provider returns to "
+            "GET /oauth/callback."
+        ),
+    )
+    disconnect_mail_oauth: DisconnectMailOAuthPayload = strawberry.mutation(
+        resolver=oauth_resolvers.disconnect_mail_oauth,
+        name="disconnectMailOAuth",
+        permission_classes=admin,
+        description="Forget the mailbox's OAuth2 connection (revoked where the provider offers it).",
+    )
 
 
 def build_schema(
@@ -115,7 +133,7 @@ def build_schema(
     return schema_class(
         query=Query,
         mutation=Mutation,
-        types=[FirmError, OutletError, SaveMailSettingsError, SendTestEmailError],
+        types=[FirmError, OutletError, SaveMailSettingsError, SendTestEmailError, MailOAuthError],
         extensions=list(extensions),
     )
 

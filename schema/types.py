@@ -70,6 +70,10 @@ class Outlet:
         )
 
 
+def _oauth2_available(root: MailProvider, info: strawberry.Info) -> bool:
+    return root.code in info.context.runtime.oauth_clients
+
+
 @strawberry.type(description="A mail service preset: what choosing it fills in.")
 class MailProvider:
     code: MailProviderCode
@@ -85,6 +89,10 @@ class MailProvider:
     )
     checklist: list[MailProviderChecklistItem] = strawberry.field(
         description="Steps to take in the mailbox first, localized, with links."
+    )
+    oauth2_available: bool = strawberry.field(
+        resolver=_oauth2_available,
+        description="Whether mailboxes of this service can be connected with OAuth2 here.",
     )
 
     @classmethod

@@ -16,6 +16,7 @@ Codes, one ``StrEnum`` per domain::
     DetectMailProviderErrorCode     detecting the mail service from an address
     ProbeSmtpServerErrorCode        probing an SMTP server's ports
     MailSettingsWarningCode    Save's warnings: never blocking
+    MailOAuthErrorCode         startMailOAuth / disconnectMailOAuth (defined in oauth.errors)
 
 A code is carried from one domain to another by its value (a validator's ``REQUIRED`` is
 Save's ``REQUIRED``); ``ErrorCode`` is their union, what ``FieldError.code`` holds.
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from i18n import Text
+from oauth.errors import MailOAuthErrorCode
 
 __all__ = [
     "DetectMailProviderErrorCode",
@@ -71,6 +73,8 @@ class MailFormCode(StrEnum):
 
     MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
+    OAUTH2_NOT_CONNECTED = "OAUTH2_NOT_CONNECTED"
+    """authMethod OAUTH2 without a CONNECTED OAuth2 connection of that mailbox."""
 
 
 class FirmErrorCode(StrEnum):
@@ -94,6 +98,7 @@ class SaveMailSettingsErrorCode(StrEnum):
     MAIL_TAB_UNAVAILABLE = "MAIL_TAB_UNAVAILABLE"
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
     FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    OAUTH2_NOT_CONNECTED = "OAUTH2_NOT_CONNECTED"
 
 
 class SendTestEmailErrorCode(StrEnum):
@@ -104,6 +109,7 @@ class SendTestEmailErrorCode(StrEnum):
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
     RATE_LIMITED = "RATE_LIMITED"
     FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    OAUTH2_NOT_CONNECTED = "OAUTH2_NOT_CONNECTED"
 
 
 class MailSettingsWarningCode(StrEnum):
@@ -141,6 +147,7 @@ ErrorCode = (
     | MailSettingsWarningCode
     | DetectMailProviderErrorCode
     | ProbeSmtpServerErrorCode
+    | MailOAuthErrorCode
 )
 
 

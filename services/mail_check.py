@@ -12,7 +12,7 @@ is a field error.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 
 from i18n import Lang, Text
@@ -22,7 +22,8 @@ from mail.failures import SmtpFailure
 from mail.letter import build_test_letter
 from mail.steps import SmtpStep
 from models import ApiToken, EmailAccount, TestEmailAttempt
-from services import telemetry
+from oauth.kinds import AuthMethod
+from services import mail_oauth, telemetry
 from services.addresses import clean_email
 from services.attempt_steps import steps_json
 from services.errors import FieldError, InputCode, MailFormCode, Problems, SendTestEmailErrorCode
@@ -118,6 +119,14 @@ async def _plan(form: MailForm | None, runtime: Runtime, problems: Problems) -> 
     if isinstance(choice, FieldError):
         problems.add(choice)
         return None
+    if choice is PasswordSource.OAUTH2:
+        # No connection at all is the input's fault; a refused one fails the letter later.
+        if await mail_oauth.connection_status(resolved.provider, resolved.address_key) is None:
+            error = await mail_oauth.not_connected_error(resolved.provider, resolved.address)
+            if error is not None:
+                problems.add(error)
+                return None
+        return _Plan(resolved, None, account, source)
     if choice is PasswordSource.NEW:
         return _Plan(resolved, resolved.password, account, source)
     if choice is PasswordSource.NONE or account is None or not account.password_encrypted:
@@ -173,12 +182,24 @@ async def send_test_email(
 
     settings = runtime.settings
     resolved = plan.form
+    oauth_token: str | None = None
+    if resolved.auth_method is AuthMethod.OAUTH2:
+        got = await mail_oauth.access_token_for(
+            resolved.provider, resolved.address_key, runtime=runtime
+        )
+        if isinstance(got, SmtpFailure):
+            # Nothing connected: the provider gave no token (reconnect, or try again later).
+            refused = DeliveryResult(delivered=False, message_id=None, failure=got, duration_ms=0)
+            await _record(plan, clean_recipient, token, result=refused)
+            return SendOutcome(failure=got)
+        oauth_token = got
     target = SmtpTarget(
         host=resolved.smtp_host,
         port=resolved.port,
         security=resolved.security,
         username=resolved.address,
         password=plan.password,
+        oauth_token=oauth_token,
         # MAILTAB_SMTP_TIMEOUT bounds each step and the whole exchange alike.
         timeout=settings.smtp_timeout,
         total_timeout=settings.smtp_timeout,
@@ -196,6 +217,13 @@ async def send_test_email(
             preset=runtime.presets[resolved.provider],
             sender_email=resolved.sender_email,
         )
+        if oauth_token is not None and _login_refused(result):
+            result = await _again_with_new_token(
+                message, target, oauth_token, plan=plan, recipient=clean_recipient, runtime=runtime
+            )
+        elif result.failure is not None:
+            failure = mail_oauth.point_at_oauth2(result.failure, resolved.provider, runtime=runtime)
+            result = replace(result, failure=failure)
     except BaseException as exc:
         # Cut short (the operation's time budget, shutdown) or a bug: still on the record.
         outcome = "INTERRUPTED" if isinstance(exc, asyncio.CancelledError) else "ERROR"
@@ -209,6 +237,41 @@ async def send_test_email(
         failure=result.failure,
         steps=result.steps,
     )
+
+
+def _login_refused(result: DeliveryResult) -> bool:
+    return result.failure is not None and result.failure.code in mail_oauth.LOGIN_REFUSALS
+
+
+async def _again_with_new_token(
+    message: EmailMessage,
+    target: SmtpTarget,
+    refused: str,
+    *,
+    plan: _Plan,
+    recipient: str,
+    runtime: Runtime,
+) -> DeliveryResult:
+    """The server refused the cached access token (revoked before it expired): refresh it
+    once and try again; a second refusal is said as an OAuth2 one, on ``authMethod``."""
+    form = plan.form
+    await mail_oauth.forget_access_token(form.provider, form.address_key, refused, runtime=runtime)
+    got = await mail_oauth.access_token_for(form.provider, form.address_key, runtime=runtime)
+    if isinstance(got, SmtpFailure):
+        return DeliveryResult(delivered=False, message_id=None, failure=got, duration_ms=0)
+    # The first try ended at AUTH: nothing was sent, the same letter goes now.
+    result = await deliver(
+        message,
+        target=replace(target, oauth_token=got),
+        envelope_from=form.address,
+        recipient=recipient,
+        preset=runtime.presets[form.provider],
+        sender_email=form.sender_email,
+    )
+    if result.failure is not None and _login_refused(result):
+        failure = mail_oauth.login_refused(result.failure, address=form.address)
+        return replace(result, failure=failure)
+    return result
 
 
 def _letter(resolved: ResolvedForm, recipient: str, lang: Lang) -> EmailMessage:

@@ -21,6 +21,7 @@ from mail.network import IPNetwork, refused_ip_literal
 from mail.presets import ProviderCode, ProviderPreset
 from mail.security import Security, check_mode, resolve_security, use_ssl_for
 from models import EmailAccount
+from oauth.kinds import AuthMethod
 from services.addresses import clean_email, clean_host, clean_port
 from services.errors import FieldError, InputCode, MailFormCode, Problems
 from services.text import clean_password, clean_text
@@ -77,6 +78,8 @@ class MailForm:
     password_given: bool = False
     sender_name: str | None = None
     sender_email: str | None = None
+    auth_method: AuthMethod | None = None
+    """None: PASSWORD (or no login for an OTHER relay saved with password null)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,7 @@ class ResolvedForm(MailValues):
 
     password: str | None = field(default=None, repr=False)
     password_given: bool = False
+    auth_method: AuthMethod | None = None
 
 
 def field_values(values: MailValues) -> dict[str, Any]:
@@ -188,6 +192,7 @@ def resolve_form(
         sender_email=sender_email or address,
         password=password,
         password_given=form.password_given,
+        auth_method=form.auth_method,
     )
 
 
@@ -197,6 +202,7 @@ class PasswordSource(Enum):
     NEW = "NEW"  # typed into the form
     STORED = "STORED"  # the account's stored one (the form left it out)
     NONE = "NONE"  # no login at all: an on-premises relay (provider OTHER only)
+    OAUTH2 = "OAUTH2"  # XOAUTH2 with the mailbox's OAuth2 connection: no password at all
 
 
 async def find_account(form: MailValues) -> EmailAccount | None:
@@ -209,9 +215,11 @@ def password_source(
 ) -> PasswordSource | FieldError:
     """The one rule for Save and Send: typed, else stored, else none (relays only)."""
     relay = form.provider is ProviderCode.OTHER
-    if form.password is not None:
+    if form.auth_method is AuthMethod.OAUTH2:
+        return PasswordSource.OAUTH2
+    if form.password is not None and form.auth_method is not AuthMethod.NONE:
         return PasswordSource.NEW
-    if form.password_given:  # explicitly null or empty: no login
+    if form.password_given or form.auth_method is AuthMethod.NONE:  # null or empty: no login
         if relay:
             return PasswordSource.NONE
         title = presets[form.provider].title

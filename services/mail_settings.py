@@ -27,6 +27,7 @@ from mail.network import IPNetwork
 from mail.presets import ProviderCode, ProviderPreset
 from mail.security import Security
 from models import EmailAccount, ProgramSetting
+from oauth.kinds import AuthMethod
 from services.errors import (
     FieldError,
     MailFormCode,
@@ -45,6 +46,7 @@ from services.mail_form import (
     resolve_form,
     unavailable_error,
 )
+from services.mail_oauth import not_connected_error
 from services.mail_warnings import form_warnings
 from services.prerequisites import missing_prerequisites
 from services.secrets import PasswordBox
@@ -72,6 +74,7 @@ SETTING_TITLES = {
     "senderName": Text(ru="Имя отправителя", en="Sender name"),
     "senderEmail": Text(ru="Email отправителя", en="Sender email"),
     "accountId": Text(ru="Учетная запись email", en="Email account"),
+    "authMethod": Text(ru="Способ входа", en="Sign-in method"),
 }
 
 
@@ -83,7 +86,11 @@ class StoredSettings(MailValues):
 
     def as_form(self) -> ResolvedForm:
         """The saved values as a form whose password was not given (use the stored one)."""
-        return ResolvedForm(**field_values(self))
+        return ResolvedForm(**field_values(self), auth_method=self.auth_method)
+
+    @property
+    def auth_method(self) -> AuthMethod:
+        return _auth_method(self.account.auth_method)
 
 
 @dataclass(slots=True)
@@ -101,6 +108,7 @@ async def save_mail_settings(
     box: PasswordBox,
     deny: Sequence[IPNetwork] = (),
     allow: Sequence[IPNetwork] = (),
+    oauth2_available: bool = False,
 ) -> SaveOutcome:
     """Save the tab: the account and the CRM settings in one transaction, or nothing.
 
@@ -117,6 +125,10 @@ async def save_mail_settings(
     source = password_source(resolved, existing, presets)
     if isinstance(source, FieldError):
         return SaveOutcome(errors=[source])
+    if source is PasswordSource.OAUTH2:
+        not_connected = await not_connected_error(resolved.provider, resolved.address)
+        if not_connected is not None:
+            return SaveOutcome(errors=[not_connected])
     keep_password = source is PasswordSource.STORED
     encrypted = (
         box.encrypt(resolved.password)
@@ -130,14 +142,22 @@ async def save_mail_settings(
                 assert existing is not None  # STORED needs the account that was read
                 account = await _update_keeping_password(resolved, existing, connection)
             else:
-                account = await _upsert_account(resolved, encrypted, connection)
+                account = await _upsert_account(
+                    resolved, encrypted, connection, auth_method=_saved_method(source)
+                )
             await _write_program_settings(resolved, account, connection)
     except StoredPasswordMoved:
         return SaveOutcome(
             errors=[FieldError("password", MailFormCode.PASSWORD_REQUIRED, PASSWORD_AGAIN)]
         )
     stored = StoredSettings(**field_values(resolved), account=account)
-    warnings = form_warnings(resolved, presets, has_password=account.has_password)
+    warnings = form_warnings(
+        resolved,
+        presets,
+        has_password=account.has_password,
+        auth_method=_auth_method(account.auth_method),
+        oauth2_available=oauth2_available,
+    )
     untested = await _untested(resolved, account, box)
     if untested is not None:
         warnings.append(untested)
@@ -201,11 +221,24 @@ def _accountfield_values(form: ResolvedForm, *, encrypted: str | None) -> dict[s
     }
 
 
+def _saved_method(source: PasswordSource) -> AuthMethod:
+    if source is PasswordSource.OAUTH2:
+        return AuthMethod.OAUTH2
+    return AuthMethod.NONE if source is PasswordSource.NONE else AuthMethod.PASSWORD
+
+
+def _auth_method(value: str | None) -> AuthMethod:
+    try:
+        return AuthMethod(value or AuthMethod.PASSWORD)
+    except ValueError:
+        return AuthMethod.PASSWORD
+
+
 async def _upsert_account(
-    form: ResolvedForm, encrypted: str | None, connection: Any
+    form: ResolvedForm, encrypted: str | None, connection: Any, *, auth_method: AuthMethod
 ) -> EmailAccount:
     """Insert the account, or update it (password included) when it exists."""
-    values = _accountfield_values(form, encrypted=encrypted)
+    values = {**_accountfield_values(form, encrypted=encrypted), "auth_method": auth_method.value}
     update = [name for name in values if name not in ("address_key", "smtp_host")]
     await EmailAccount.bulk_create(
         [EmailAccount(**values)],
@@ -229,6 +262,7 @@ def _settingsfield_values(form: ResolvedForm, account: EmailAccount) -> dict[str
         "senderName": form.sender_name,
         "senderEmail": form.sender_email,
         "accountId": account.id,
+        "authMethod": account.auth_method,
     }
 
 

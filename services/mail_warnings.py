@@ -11,19 +11,47 @@ from __future__ import annotations
 from i18n import Text
 from mail.presets import ProviderCode, ProviderPreset, provider_for_address
 from mail.security import Security
+from oauth.kinds import AuthMethod
 from services.errors import FieldError, MailSettingsWarningCode
 from services.mail_form import ResolvedForm
 
 __all__ = ["form_warnings"]
 
 
+def _password_login_disabled(preset: ProviderPreset) -> FieldError:
+    """Outlook's end of password login, pointing at the OAuth2 sign-in this deployment has."""
+    return FieldError(
+        "authMethod",
+        MailSettingsWarningCode.PASSWORD_LOGIN_DISABLED,
+        Text(
+            ru=f"{preset.title.ru}: с 16 сентября 2024 года Microsoft не принимает вход по паролю "
+            "для личных ящиков. Нажмите «Подключить через OAuth2», войдите в ящик и сохраните "
+            "настройки со способом входа OAuth2 (authMethod: OAUTH2).",
+            en=f"{preset.title.en}: since 16 September 2024 Microsoft no longer accepts password "
+            "login for personal mailboxes. Press Connect with OAuth2, sign in to the mailbox and "
+            "save the settings with the OAuth2 sign-in method (authMethod: OAUTH2).",
+        ),
+    )
+
+
 def form_warnings(
-    form: ResolvedForm, presets: dict[ProviderCode, ProviderPreset], *, has_password: bool
+    form: ResolvedForm,
+    presets: dict[ProviderCode, ProviderPreset],
+    *,
+    has_password: bool,
+    auth_method: AuthMethod = AuthMethod.PASSWORD,
+    oauth2_available: bool = False,
 ) -> list[FieldError]:
-    """What the administrator should know before relying on these settings; never blocking."""
+    """What the administrator should know before relying on these settings; never blocking.
+
+    ``oauth2_available``: whether this deployment can connect the provider's mailboxes with
+    OAuth2 (the PASSWORD_LOGIN_DISABLED warning then says how).
+    """
     preset = presets[form.provider]
     warnings: list[FieldError] = []
-    if preset.password_login_disabled:
+    if preset.password_login_disabled and auth_method is not AuthMethod.OAUTH2 and oauth2_available:
+        warnings.append(_password_login_disabled(preset))
+    elif preset.password_login_disabled and auth_method is not AuthMethod.OAUTH2:
         warnings.append(
             FieldError(
                 "provider",

@@ -3,7 +3,8 @@
 Keys come from ``MAILTAB_SECRET_KEY`` (comma-separated; the first encrypts,
 all decrypt). On the embedded default with no key configured, a key file is
 created once in the data folder with owner-only permissions; its path is
-logged, never its content. ``rotate`` re-encrypts every stored password under
+logged, never its content. ``rotate`` (and ``rotate_oauth_tokens``, for the OAuth2
+connections' tokens) re-encrypts every stored password under
 the newest key, so older keys can then be dropped.
 
 A key is never replaced behind the operator's back: with the key file gone while the
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from config import ConfigError, Settings
 from models import EmailAccount
 from models.db import count_stored_passwords
+from oauth import tokens as oauth_tokens
 from services.errors import KeyLost
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "key_file_path",
     "load_password_box",
     "rotate",
+    "rotate_oauth_tokens",
 ]
 
 log = logging.getLogger("mailtab.secrets")
@@ -223,6 +226,11 @@ async def check_stored_passwords(box: PasswordBox, *, sample: int = CHECK_SAMPLE
         1 for row in rows if row.password_encrypted and not box.readable(row.password_encrypted)
     )
     return KeyCheck(stored=stored, checked=len(rows), unreadable=unreadable)
+
+
+async def rotate_oauth_tokens(box: PasswordBox) -> tuple[int, int]:
+    """Re-encrypt the OAuth2 connections' tokens under the newest key: (rotated, unreadable)."""
+    return await oauth_tokens.rotate(box)
 
 
 async def rotate(box: PasswordBox) -> tuple[int, int]:

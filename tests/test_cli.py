@@ -289,3 +289,47 @@ def test_token_create_without_a_name_never_collides(env: dict[str, str]) -> None
     names = [line.split("\t")[-1] for line in run("token", "list", env=env).stdout.splitlines()]
     assert len(set(names)) == 3
     assert all(name.startswith("admin token ") for name in names)
+
+
+def test_rotate_key_re_encrypts_oauth2_tokens(env: dict[str, str], tmp_path: Path) -> None:
+    """A stored OAuth2 refresh token survives `mailtab rotate-key` like a password."""
+    old = Fernet.generate_key().decode()
+    new = Fernet.generate_key().decode()
+    database = f"sqlite://{tmp_path / 'rotate-oauth.sqlite3'}"
+    base_env = {**env, "MAILTAB_DATABASE_URL": database}
+    run("migrate", env=base_env)
+    script = (
+        "import asyncio, sys\n"
+        "from tortoise import Tortoise, timezone\n"
+        "from models.db import tortoise_config\n"
+        "from models import OAuthConnection\n"
+        "from cryptography.fernet import Fernet\n"
+        "async def main():\n"
+        f"    await Tortoise.init(config=tortoise_config({database!r}))\n"
+        "    if sys.argv[1] == 'write':\n"
+        f"        box = Fernet({old!r})\n"
+        "        await OAuthConnection.create(provider='OUTLOOK', address='a@outlook.com',"
+        " address_key='a@outlook.com', status='CONNECTED', connected_at=timezone.now(),"
+        " refresh_token_encrypted=box.encrypt(b'refresh-1').decode(),"
+        " access_token_encrypted=box.encrypt(b'access-1').decode())\n"
+        "    else:\n"
+        "        row = await OAuthConnection.get()\n"
+        f"        box = Fernet({new!r})\n"
+        "        print(box.decrypt(row.refresh_token_encrypted.encode()).decode(),"
+        " box.decrypt(row.access_token_encrypted.encode()).decode())\n"
+        "    await Tortoise.close_connections()\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run([sys.executable, "-c", script, "write"], env=base_env, check=True, timeout=60)
+    result = run("rotate-key", env={**base_env, "MAILTAB_SECRET_KEY": f"{new},{old}"})
+    assert "tokens of 1 OAuth2 connection(s)" in result.stdout
+    assert "refresh-1" not in result.stdout + result.stderr
+    check = subprocess.run(
+        [sys.executable, "-c", script, "read"],
+        env=base_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert check.stdout.strip() == "refresh-1 access-1"

@@ -12,5 +12,6 @@
 - ``security``: the Content-Security-Policies of the pages and the other headers;
 - ``logs``: text or JSON log lines; ``metrics``: Prometheus metrics;
 - ``health``: /healthz and /readyz for orchestrators;
+- ``oauth_callback``: GET /oauth/callback, where a provider returns after an OAuth2 sign-in;
 - ``protocol``: uvicorn's HTTP/1.1 protocol with a time limit on request heads.
 """

@@ -420,6 +420,18 @@ class MailTabPage {
     if (password) {
       input.password = password;
     }
+    // A service this server signs in with OAuth2, and no password typed or stored: the
+    // mailbox's OAuth2 connection logs in (the API says when it is not connected yet).
+    const chosen = this.providers.get(provider);
+    if (
+      this.features.has("MailSettingsInput.authMethod") &&
+      chosen &&
+      chosen.oauth2Available &&
+      !password &&
+      !this.passwordKept()
+    ) {
+      input.authMethod = "OAUTH2";
+    }
     return { input, problems };
   }
 
