@@ -2,12 +2,16 @@
 
 from models.accounts import EmailAccount, ProgramSetting, TestEmailAttempt
 from models.firms import Firm, Outlet, OutletKind
+from models.notifications import DeliveryPause, Notification, NotificationStatus
 from models.tokens import ApiToken, Role
 
 __all__ = [
     "ApiToken",
+    "DeliveryPause",
     "EmailAccount",
     "Firm",
+    "Notification",
+    "NotificationStatus",
     "Outlet",
     "OutletKind",
     "ProgramSetting",

@@ -16,7 +16,8 @@ from strawberry.permission import BasePermission
 from resolvers import firms as firm_resolvers
 from resolvers import mail as mail_resolvers
 from resolvers import mail_tab as tab_resolvers
-from resolvers.auth import IsAdmin
+from resolvers import notifications as notification_resolvers
+from resolvers.auth import CanSend, IsAdmin
 from schema.errors import FirmError, OutletError, SaveMailSettingsError, SendTestEmailError
 from schema.firms import (
     CreateFirmPayload,
@@ -33,6 +34,7 @@ from schema.mail import (
     SendTestEmailPayload,
     TestEmailAttempt,
 )
+from schema.notifications import Notification, SendNotificationError, SendNotificationPayload
 from schema.types import Firm, MailProvider, MailTab, Outlet
 
 __all__ = ["Mutation", "Query", "build_schema", "export_sdl"]
@@ -56,6 +58,14 @@ class Query:
         resolver=mail_resolvers.test_email_attempts,
         permission_classes=admin,
         description="Admin only; null with a FORBIDDEN error for other tokens.",
+    )
+    notification: Notification | None = strawberry.field(
+        resolver=notification_resolvers.notification,
+        description="One notification by id; null when none has it.",
+    )
+    notifications: list[Notification] = strawberry.field(
+        resolver=notification_resolvers.notifications,
+        description="Notifications, newest first, optionally of one status: a page of them.",
     )
 
 
@@ -93,6 +103,14 @@ class Mutation:
     delete_outlet: DeleteOutletPayload = strawberry.mutation(
         resolver=firm_resolvers.delete_outlet, permission_classes=admin
     )
+    send_notification: SendNotificationPayload = strawberry.mutation(
+        resolver=notification_resolvers.send_notification,
+        permission_classes=[CanSend],
+        description=(
+            "Queue a letter to a customer through the saved account; answers at once with "
+            "QUEUED (or the existing notification of the same idempotency key). Admin or sender."
+        ),
+    )
 
 
 def build_schema(
@@ -104,7 +122,13 @@ def build_schema(
     return schema_class(
         query=Query,
         mutation=Mutation,
-        types=[FirmError, OutletError, SaveMailSettingsError, SendTestEmailError],
+        types=[
+            FirmError,
+            OutletError,
+            SaveMailSettingsError,
+            SendTestEmailError,
+            SendNotificationError,
+        ],
         extensions=list(extensions),
     )
 

@@ -14,6 +14,7 @@ Codes, one ``StrEnum`` per domain::
     SaveMailSettingsErrorCode  the Mail tab's Save
     SendTestEmailErrorCode     the Mail tab's Send
     MailSettingsWarningCode    Save's warnings: never blocking
+    SendNotificationErrorCode  ``sendNotification`` (notifications/)
 
 A code is carried from one domain to another by its value (a validator's ``REQUIRED`` is
 Save's ``REQUIRED``); ``ErrorCode`` is their union, what ``FieldError.code`` holds.
@@ -44,6 +45,7 @@ __all__ = [
     "OutletErrorCode",
     "Problems",
     "SaveMailSettingsErrorCode",
+    "SendNotificationErrorCode",
     "SendTestEmailErrorCode",
     "StoredPasswordMoved",
     "TokenNameTaken",
@@ -112,6 +114,18 @@ class MailSettingsWarningCode(StrEnum):
     HOST_NOT_CONFIGURED = "HOST_NOT_CONFIGURED"
 
 
+class SendNotificationErrorCode(StrEnum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    """Also for a value that is too long: the message says the limit."""
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    """Control characters (CR/LF …) or RFC 2047 encoded-words in a header field."""
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    """No mail settings are saved: there is no account to send through."""
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    """The idempotency key names a notification with other content."""
+
+
 ErrorCode = (
     InputCode
     | MailFormCode
@@ -120,6 +134,7 @@ ErrorCode = (
     | SaveMailSettingsErrorCode
     | SendTestEmailErrorCode
     | MailSettingsWarningCode
+    | SendNotificationErrorCode
 )
 
 
