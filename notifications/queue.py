@@ -65,10 +65,10 @@ async def claim(*, owner: str, limit: int, lease: float) -> list[Notification]:
     now = timezone.now()
     until = now + timedelta(seconds=lease)
     if _is_postgres():
-        _, rows = await connections.get("default").execute_query(
+        rows = await connections.get("default").execute_query_dict(
             _PG_CLAIM, [owner, until, now, limit]
         )
-        ids = [row["id"] for row in rows]
+        ids = [int(row["id"]) for row in rows]
     else:
         candidates = await (
             Notification.filter(_due(now))

@@ -170,6 +170,7 @@ class Worker:
         )
         if self._session is not None and self._session.target != target:
             await self._close_session()  # the settings were saved anew: a new connection
+            self._session = None
         if self._session is None:
             self._session = SmtpSession(target, max_letters=settings.notify_letters_per_connection)
         return _Run(
