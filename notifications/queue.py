@@ -70,11 +70,11 @@ async def claim(*, owner: str, limit: int, lease: float) -> list[Notification]:
         )
         ids = [int(row["id"]) for row in rows]
     else:
-        candidates = await (
+        candidates: list[int] = await (
             Notification.filter(_due(now))
             .order_by("next_attempt_at", "id")
             .limit(limit)
-            .values_list("id", flat=True)
+            .values_list("id", flat=True)  # type: ignore[assignment]
         )
         if not candidates:
             return []

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+import notifications.worker as worker_module
 from models import DeliveryPause, Firm, Notification, NotificationStatus, Outlet, OutletKind
 from notifications.enqueue import NotificationRequest, enqueue
+from notifications.limits import daily_limits
 from notifications.worker import Worker
 from tests.conftest import GraphQLClient, make_settings
 from tests.notify_smtpd import Behaviour, notify_server
@@ -354,25 +356,15 @@ async def test_an_account_at_its_daily_cap_waits_for_its_window(
     gql: GraphQLClient,
     configured: None,
     peer: tuple[RunningServer, Behaviour],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from notifications import limits
-
     server, _ = peer
     await queue("a@example.org", "b@example.org", "c@example.org")
     account_id = (await Notification.first()).account_id  # type: ignore[union-attr]
     assert account_id is not None
     # A deployment's providers file gives OTHER a cap of two letters a day.
-    limits.daily_limits.cache_clear()
-    original = limits.daily_limits
-    try:
-        limits.daily_limits = lambda override_file=None: {"OTHER": 2}  # type: ignore[assignment]
-        import notifications.worker as worker_module
-
-        worker_module.daily_limits = limits.daily_limits  # type: ignore[attr-defined]
-        await drain(worker)
-    finally:
-        limits.daily_limits = original  # type: ignore[assignment]
-        worker_module.daily_limits = original  # type: ignore[attr-defined]
+    monkeypatch.setattr(worker_module, "daily_limits", lambda override_file=None: {"OTHER": 2})
+    await drain(worker)
     records = await Notification.all().order_by("id")
     assert [r.status for r in records] == [
         NotificationStatus.SENT,
@@ -386,3 +378,18 @@ async def test_an_account_at_its_daily_cap_waits_for_its_window(
         86400, abs=5
     )
     assert len(server.recorder.messages) == 2
+
+
+def test_daily_caps_are_data_with_the_deployment_file_over_the_shipped_one(
+    tmp_path: Path,
+) -> None:
+    shipped = daily_limits()
+    assert shipped == {"GOOGLE": 500, "OUTLOOK": 300, "YANDEX": 500}
+    override = tmp_path / "providers.json"
+    override.write_text(
+        '{"providers": [{"code": "YANDEX", "title": {"ru": "Я", "en": "Y"}, "smtpHost": "h",'
+        ' "port": 465}, {"code": "OTHER", "title": {"ru": "Д", "en": "O"},'
+        ' "dailySendLimit": {"letters": 50, "source": "our relay"}}]}',
+        encoding="utf-8",
+    )
+    assert daily_limits(override) == {"GOOGLE": 500, "OUTLOOK": 300, "OTHER": 50}
