@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import notifications.worker as worker_module
@@ -393,3 +394,39 @@ def test_daily_caps_are_data_with_the_deployment_file_over_the_shipped_one(
         encoding="utf-8",
     )
     assert daily_limits(override) == {"GOOGLE": 500, "OUTLOOK": 300, "OTHER": 50}
+
+
+async def test_metrics_show_the_queue_and_the_attempts_by_code(
+    worker: Worker,
+    anonymous: httpx.AsyncClient,
+    configured: None,
+    peer: tuple[RunningServer, Behaviour],
+) -> None:
+    _, behaviour = peer
+    behaviour.refuse.add("nobody@example.org")
+    before = await anonymous.get("/metrics")
+    failed_before = _sample(
+        before.text,
+        'mailtab_notification_attempts_total{code="RECIPIENT_REJECTED",outcome="FAILED"}',
+    )
+    await queue("a@example.org", "nobody@example.org", "c@example.org")
+    queued = (await anonymous.get("/metrics")).text
+    assert _sample(queued, 'mailtab_notifications{status="QUEUED"}') == 3
+    assert _sample(queued, "mailtab_notification_oldest_due_seconds") >= 0
+    await drain(worker)
+    text = (await anonymous.get("/metrics")).text
+    assert _sample(text, 'mailtab_notifications{status="SENT"}') == 2
+    assert _sample(text, 'mailtab_notifications{status="FAILED"}') == 1
+    assert _sample(text, 'mailtab_notifications{status="QUEUED"}') == 0
+    assert _sample(text, "mailtab_notification_oldest_due_seconds") == 0
+    failed = 'mailtab_notification_attempts_total{code="RECIPIENT_REJECTED",outcome="FAILED"}'
+    assert _sample(text, failed) == failed_before + 1
+    assert _sample(text, 'mailtab_notification_attempts_total{code="NONE",outcome="SENT"}') >= 2
+    assert "nobody" not in text and "example.org" not in text
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rpartition(" ")[2])
+    return 0.0

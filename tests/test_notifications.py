@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -259,3 +263,24 @@ async def test_no_password_in_any_notification_response(
     assert PASSWORD not in response.text
     page = await gql.post(PAGE, {"status": None, "limit": 10, "offset": 0})
     assert PASSWORD not in page.text
+
+
+def test_mailtab_token_create_role_sender_prints_a_sender_token(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILTAB_")}
+    env = {**clean, "MAILTAB_DATA_DIR": str(tmp_path / "data")}
+    mailtab = str(Path(sys.executable).with_name("mailtab"))
+    subprocess.run([mailtab, "migrate"], env=env, check=True, capture_output=True, timeout=60)
+    created = subprocess.run(
+        [mailtab, "token", "create", "--role", "sender", "--name", "crm"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("mt_")
+    listed = subprocess.run(
+        [mailtab, "token", "list"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "\tsender\tactive\t" in listed.stdout and token not in listed.stdout
