@@ -10,6 +10,7 @@ are the notification's own, fixed on enqueue, so every retry sends the same lett
 from __future__ import annotations
 
 import email.policy
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -17,10 +18,10 @@ from email.utils import format_datetime
 
 from mail.errors import HeaderInjection, LetterError
 from mail.idn import ascii_domain
-from mail.letter import split_address
+from mail.letter import needs_smtputf8, split_address
 from textrules import has_encoded_word, has_forbidden_characters
 
-__all__ = ["HEADERS", "build_notification"]
+__all__ = ["HEADERS", "Letter", "build_notification"]
 
 #: The headers of every notification, in order.
 HEADERS = (
@@ -35,8 +36,18 @@ HEADERS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """The letter as it goes on the wire, serialized once."""
+
+    data: bytes
+    smtputf8: bool
+    """An address keeps non-ASCII characters after punycode: the server must offer SMTPUTF8."""
+
+
 def build_notification(
     *,
+    envelope_from: str,
     sender_name: str | None,
     sender_email: str,
     to: str,
@@ -45,8 +56,11 @@ def build_notification(
     html: str | None,
     message_id: str,
     created_at: datetime,
-) -> EmailMessage:
-    """The letter; ``HeaderInjection`` (with the field) for a value unsafe in a header."""
+) -> Letter:
+    """The letter; ``HeaderInjection`` (with the field) for a value unsafe in a header.
+
+    ``envelope_from`` is the account's address (MAIL FROM), for the SMTPUTF8 question.
+    """
     name = _header_value(sender_name or "", field="senderName").strip()
     _header_value(subject, field="subject")
     _header_value(message_id, field="messageId")
@@ -69,8 +83,10 @@ def build_notification(
         message.add_alternative(html, subtype="html")
         for part in message.iter_parts():
             del part["MIME-Version"]
-    _check_headers(message)
-    return message
+    utf8 = needs_smtputf8(envelope_from, sender_email, to)
+    data = message.as_bytes(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+    _check_headers(message, data)
+    return Letter(data=data, smtputf8=utf8)
 
 
 def _header_value(value: str, *, field: str) -> str:
@@ -86,9 +102,8 @@ def _domain(domain: str, field: str) -> str:
         raise LetterError("not a valid domain", field=field) from None
 
 
-def _check_headers(message: EmailMessage) -> None:
+def _check_headers(message: EmailMessage, raw: bytes) -> None:
     """The serialized header block starts exactly the headers set, one line group each."""
-    raw = message.as_bytes(policy=email.policy.SMTPUTF8)
     head, blank, _ = raw.partition(b"\r\n\r\n")
     starts = [
         line.partition(b":")[0] for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t")

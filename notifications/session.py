@@ -13,21 +13,20 @@ reused connection that the server closed meanwhile is opened again once).
 
 from __future__ import annotations
 
-import email.policy
 import ssl
 from contextlib import suppress
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtplib import SMTP, SMTPException, SMTPResponse
 
 from mail.connect import address_literal, await_greeting, client_tls_context, connect, greeted
 from mail.errors import AuthNotOffered, Smtputf8Unsupported
-from mail.letter import needs_smtputf8, smtp_address
+from mail.letter import smtp_address
 from mail.network import IPNetwork, resolve_target
 from mail.security import Security
 from notifications.credentials import Credentials
+from notifications.letter import Letter
 
 __all__ = ["AccountTarget", "SmtpSession"]
 
@@ -107,17 +106,15 @@ class SmtpSession:
         self._smtp = smtp
         self.sent = 0
 
-    async def send(
-        self, message: EmailMessage, *, envelope_from: str, recipient: str
-    ) -> SMTPResponse:
+    async def send(self, letter: Letter, *, envelope_from: str, recipient: str) -> SMTPResponse:
         """MAIL, RCPT, DATA on the open session; the server's answer to the final dot."""
         smtp = self._smtp
         assert smtp is not None, "open() first"
         sender, rcpt = smtp_address(envelope_from), smtp_address(recipient)
-        utf8 = needs_smtputf8(sender, rcpt)
+        utf8 = letter.smtputf8
         if utf8 and not smtp.supports_extension("smtputf8"):
             raise Smtputf8Unsupported("to")
-        data = message.as_bytes(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
+        data = letter.data
         options = ["SMTPUTF8"] if utf8 else []
         if smtp.supports_extension("size"):
             options.append(f"SIZE={len(data)}")

@@ -26,7 +26,6 @@ import socket
 import time
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from email.message import EmailMessage
 
 from aiosmtplib import SMTPException, SMTPResponseException, SMTPServerDisconnected
 from tortoise import timezone
@@ -46,7 +45,7 @@ from mail.presets import ProviderCode, ProviderPreset
 from models import Notification
 from notifications import queue
 from notifications.credentials import Credentials, account_credentials
-from notifications.letter import build_notification
+from notifications.letter import Letter, build_notification
 from notifications.limits import daily_limits, room
 from notifications.pause import active_pause, pause_account
 from notifications.policy import Decision, decide, retry_at
@@ -185,7 +184,14 @@ class Worker:
         renew_at = time.monotonic() + lease / 2
         held = {n.id for n in letters}
         attempted = 0
+        # Each letter is written out in a thread while the one before it is on the wire and
+        # its SENT is being committed: the CPU work of the next letter fills those waits.
+        upcoming: asyncio.Future[Letter | LetterError] | None = self._build_soon(letters[0], run)
         for index, letter in enumerate(letters):
+            built, upcoming = upcoming, None
+            assert built is not None
+            if index + 1 < len(letters):
+                upcoming = self._build_soon(letters[index + 1], run)
             if self.stopping.is_set():
                 break
             if time.monotonic() >= renew_at:
@@ -195,15 +201,40 @@ class Worker:
             if letter.id not in held:
                 continue  # the lease ran out and another worker has it now
             attempted += 1
-            if await self._attempt(letter, run) is Decision.PAUSE:
+            if await self._attempt(letter, run, await built) is Decision.PAUSE:
                 break
+        if upcoming is not None:
+            await upcoming  # a thread cannot be cancelled: let it end
         return attempted
 
-    async def _attempt(self, letter: Notification, run: _Run) -> Decision | None:
+    def _build_soon(self, letter: Notification, run: _Run) -> asyncio.Future[Letter | LetterError]:
+        stored = run.stored
+
+        def build() -> Letter | LetterError:
+            try:
+                return build_notification(
+                    envelope_from=stored.address,
+                    sender_name=stored.sender_name,
+                    sender_email=stored.sender_email,
+                    to=letter.to_address,
+                    subject=letter.subject,
+                    text=letter.text,
+                    html=letter.html,
+                    message_id=letter.message_id,
+                    created_at=letter.created_at,
+                )
+            except LetterError as exc:
+                return exc
+
+        return asyncio.ensure_future(asyncio.to_thread(build))
+
+    async def _attempt(
+        self, letter: Notification, run: _Run, built: Letter | LetterError
+    ) -> Decision | None:
         started = time.monotonic()
         attempt = letter.attempts + 1
         context = self._context(letter, run)
-        failure = await self._deliver(letter, run, context)
+        failure = await self._deliver(letter, run, context, built)
         account_id = run.stored.account.id
         if failure is None:
             kept = await queue.mark_sent(letter, owner=self.owner, account_id=account_id)
@@ -231,25 +262,18 @@ class Worker:
         return decision
 
     async def _deliver(
-        self, letter: Notification, run: _Run, context: DiagnosisContext
+        self,
+        letter: Notification,
+        run: _Run,
+        context: DiagnosisContext,
+        message: Letter | LetterError,
     ) -> SmtpFailure | None:
         """Send one letter; None when the server took it, else the classified failure."""
         if run.credentials.unreadable:
             return replace(explain.auth_failed(context, ""), field="password")
+        if isinstance(message, LetterError):
+            return _letter_failure(message)
         stored = run.stored
-        try:
-            message = build_notification(
-                sender_name=stored.sender_name,
-                sender_email=stored.sender_email,
-                to=letter.to_address,
-                subject=letter.subject,
-                text=letter.text,
-                html=letter.html,
-                message_id=letter.message_id,
-                created_at=letter.created_at,
-            )
-        except LetterError as exc:
-            return _letter_failure(exc)
         session = self._session
         assert session is not None
         try:
@@ -268,9 +292,7 @@ class Worker:
             raise
         return None
 
-    async def _send(
-        self, session: SmtpSession, message: EmailMessage, sender: str, to: str
-    ) -> None:
+    async def _send(self, session: SmtpSession, message: Letter, sender: str, to: str) -> None:
         reused = session.is_open and not session.worn_out
         if not reused:
             await session.open()
