@@ -154,13 +154,14 @@ async def _wait_sent(server: Any, count: int, token: str) -> None:
     """Until ``count`` notifications are SENT (two minutes at most)."""
     headers = {"Authorization": f"Bearer {token}"}
     async with KeepAlive(server.port) as http:
-        for _ in range(12000):
+        # Every 0.1 s: a poll is a request the server (and on SQLite its worker) serves too.
+        for _ in range(1200):
             _, body = await http.post(
                 "/graphql", {"query": SENT_PAGE, "variables": {"o": count - 1}}, headers
             )
             if json.loads(body)["data"]["notifications"]:
                 return
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
     raise RuntimeError("the letters were not all SENT within two minutes")
 
 
@@ -189,7 +190,7 @@ async def _delivery(server: Any, port: int, letters: int, tag: str, token: str) 
         paused = graphql(server, "{ mailTab { deliveryPaused } }")["mailTab"]["deliveryPaused"]
         if paused:
             break
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
     else:
         raise RuntimeError("the queue did not pause")
     await _enqueue(server, letters, tag, token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -284,3 +285,26 @@ def test_mailtab_token_create_role_sender_prints_a_sender_token(tmp_path: Path) 
         [mailtab, "token", "list"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
     assert "\tsender\tactive\t" in listed.stdout and token not in listed.stdout
+
+
+async def test_a_page_is_one_query_whatever_it_holds(
+    gql: GraphQLClient, configured: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    for n in range(30):
+        assert (await send(gql, letter(f"p{n}")))["errors"] == []
+    full = "{ notifications(limit: 30) { id to subject status attempts lastFailure { code } } }"
+
+    async def statements(query: str) -> int:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            data = await gql(query)
+        assert data["notifications"]
+        return sum(
+            1
+            for record in caplog.records
+            if record.name == "tortoise.db_client" and '"notification"' in record.getMessage()
+        )
+
+    small = await statements("{ notifications(limit: 1) { id } }")
+    large = await statements(full)
+    assert small == large == 1
