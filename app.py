@@ -13,9 +13,11 @@ not-ready until it is back, then recovers on its own, without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,7 +28,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from config import Settings, load_settings
 from models.db import check_sqlite_file, tortoise_config
 from schema.root import build_schema
-from services.runtime import build_runtime
+from services.runtime import Runtime, build_runtime
 from web.error_policy import SafeSchema
 from web.extensions import schema_extensions
 from web.graphql import GraphQLEndpoint
@@ -38,12 +40,16 @@ from web.oauth_callback import oauth_callback_route
 from web.page import page_routes
 from web.view import GraphQLView
 
+if TYPE_CHECKING:
+    from notifications.worker import Worker
+
 __all__ = ["app_from_environment", "create_app"]
 
 log = logging.getLogger("mailtab")
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, delivery_worker: bool = False) -> Starlette:
+    """The app; ``delivery_worker`` also runs one notification worker in its lifespan."""
     runtime = build_runtime(settings)
     schema = build_schema(schema_extensions(settings), schema_class=SafeSchema)
     view = GraphQLView(runtime, schema)
@@ -53,7 +59,10 @@ def create_app(settings: Settings) -> Starlette:
         config = tortoise_config(settings.db_url, pool_timeout=settings.db_timeout)
         async with RegisterTortoise(app, config=config):
             log.info("mailtab started")
+            worker_task = _start_worker(settings, runtime) if delivery_worker else None
             yield
+            if worker_task is not None:
+                await _stop_worker(*worker_task)
         await runtime.limiter.close()
         # The server has let in-flight requests finish (up to its graceful-shutdown
         # timeout) before the lifespan ends; the pool is closed by now.
@@ -89,6 +98,19 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
+def _start_worker(settings: Settings, runtime: Runtime) -> tuple[Worker, asyncio.Task[None]]:
+    from notifications.worker import Worker
+
+    worker = Worker(settings=settings, presets=runtime.presets, box=runtime.box)
+    return worker, asyncio.create_task(worker.run(), name="notification-worker")
+
+
+async def _stop_worker(worker: Worker, task: asyncio.Task[None]) -> None:
+    # The server has stopped taking requests: the letter in flight ends, the rest go back.
+    worker.stop()
+    await task
+
+
 def app_from_environment() -> Starlette:
     """The app for ``uvicorn --factory``: settings from the ``MAILTAB_*`` environment.
 
@@ -98,4 +120,6 @@ def app_from_environment() -> Starlette:
     settings = load_settings()
     configure_logging(settings)
     check_sqlite_file(settings.db_url)
-    return create_app(settings)
+    # On the embedded SQLite default the server delivers notifications itself (one worker);
+    # on PostgreSQL, `mailtab worker` processes do, as many as wanted, on any host.
+    return create_app(settings, delivery_worker=settings.embedded and settings.notify_in_process)

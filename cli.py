@@ -1,4 +1,4 @@
-"""The ``mailtab`` command: serve, migrate, token, export-schema, rotate-key."""
+"""The ``mailtab`` command: serve, worker, migrate, token, export-schema, rotate-key."""
 
 from __future__ import annotations
 
@@ -176,6 +176,39 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Deliver notifications until SIGTERM/SIGINT: the letter in flight is finished first."""
+    from services.errors import KeyLost
+    from services.runtime import build_runtime
+    from web.logs import configure_logging
+
+    configure_logging(settings)
+    if settings.embedded:
+        prepare_database(settings)
+    try:
+        runtime = build_runtime(settings)
+    except KeyLost as exc:
+        raise Fatal(str(exc)) from None
+
+    async def work() -> None:
+        import signal
+
+        from notifications.worker import Worker
+
+        worker = Worker(settings=settings, presets=runtime.presets, box=runtime.box)
+        if args.once:
+            while await worker.run_once():
+                pass
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        await worker.run()
+
+    _with_orm(settings, work)
+    return 0
+
+
 def _warn_about_unreadable_passwords(settings: Settings, check: KeyCheck) -> None:
     """One loud line when the configured keys do not open the stored passwords."""
     from services.secrets import key_file_path
@@ -299,6 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=cmd_serve)
 
+    worker = commands.add_parser(
+        "worker", help="deliver queued notifications (several may share one PostgreSQL database)"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="send what is due now, then exit (for cron and tests)"
+    )
+    worker.set_defaults(handler=cmd_worker)
+
     commands.add_parser("migrate", help="apply database migrations").set_defaults(
         handler=cmd_migrate
     )
@@ -306,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="manage API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = token_commands.add_parser("create", help="create a token; printed once, last line")
-    create.add_argument("--role", choices=["admin", "viewer"], required=True)
+    create.add_argument("--role", choices=["admin", "viewer", "sender"], required=True)
     create.add_argument("--name", default=None, help="a label, e.g. who uses it")
     create.set_defaults(handler=cmd_token_create)
     token_commands.add_parser(

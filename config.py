@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1)
     """Per worker: past it, new requests get 503 from uvicorn at once."""
 
+    # Notifications (notifications/): the delivery workers' queue.
+    notify_retry_delays: Annotated[list[float], NoDecode] = [60, 300, 900, 3600, 10800]
+    """Seconds before each retry of a temporary failure; attempts = len + 1."""
+    notify_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
+    notify_batch_size: int = Field(default=50, ge=1, le=1000)
+    notify_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    notify_letters_per_connection: int = Field(default=100, ge=1, le=100_000)
+    notify_in_process: bool = True
+    """``mailtab serve`` on the embedded SQLite default runs one delivery worker in-process."""
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -106,6 +116,20 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not a network (e.g. 10.0.0.0/8, fd00::/8)") from None
         return networks
+
+    @field_validator("notify_retry_delays", mode="before")
+    @classmethod
+    def _retry_delays(cls, value: object) -> object:
+        items = _split(value)
+        if isinstance(items, list):
+            try:
+                delays = [float(item) for item in items]
+            except (TypeError, ValueError):
+                raise ValueError("comma-separated seconds, e.g. 60,300,900") from None
+            if not delays or any(not 0 <= delay <= 7 * 86400 for delay in delays):
+                raise ValueError("one to many delays, each 0 to 604800 seconds") from None
+            return delays
+        return items
 
     @field_validator("log_level", mode="before")
     @classmethod

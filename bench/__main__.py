@@ -7,7 +7,9 @@
 Sections: ``read`` (queries against a raw endpoint), ``write`` (sendTestEmail against a
 direct aiosmtplib send), ``diagnosis`` (time to a failure's answer against plain
 aiosmtplib), ``scale`` (large tables: statements and server time per request),
-``footprint`` (memory and time to ready against the raw server). See bench/README.md.
+``footprint`` (memory and time to ready against the raw server), ``notifications``
+(letters/s through sendNotification and the workers against raw aiosmtplib on one
+connection). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MODULES = {
     "diagnosis": "bench.diagnosis",
     "scale": "bench.scale",
     "footprint": "bench.footprint",
+    "notifications": "bench.notifications",
 }
 
 

@@ -31,7 +31,13 @@ __all__ = [
     "tortoise_config",
 ]
 
-MODEL_MODULES = ["models.firms", "models.tokens", "models.accounts", "models.oauth"]
+MODEL_MODULES = [
+    "models.firms",
+    "models.tokens",
+    "models.accounts",
+    "models.oauth",
+    "models.notifications",
+]
 
 
 def tortoise_config(db_url: str, *, pool_timeout: float = 5.0) -> dict[str, Any]:

@@ -13,6 +13,8 @@ __all__ = ["ApiToken", "Role"]
 class Role(StrEnum):
     ADMIN = "admin"
     VIEWER = "viewer"
+    SENDER = "sender"
+    """Enqueues and reads notifications, nothing else: what the ERP's back end holds."""
 
 
 class ApiToken(Model):

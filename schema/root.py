@@ -16,9 +16,10 @@ from strawberry.permission import BasePermission
 from resolvers import firms as firm_resolvers
 from resolvers import mail as mail_resolvers
 from resolvers import mail_tab as tab_resolvers
+from resolvers import notifications as notification_resolvers
 from resolvers import oauth as oauth_resolvers
 from resolvers import smart_setup as setup_resolvers
-from resolvers.auth import IsAdmin
+from resolvers.auth import CanSend, IsAdmin
 from schema.errors import FirmError, OutletError, SaveMailSettingsError, SendTestEmailError
 from schema.firms import (
     CreateFirmPayload,
@@ -35,6 +36,7 @@ from schema.mail import (
     SendTestEmailPayload,
     TestEmailAttempt,
 )
+from schema.notifications import Notification, SendNotificationError, SendNotificationPayload
 from schema.oauth import DisconnectMailOAuthPayload, MailOAuthError, StartMailOAuthPayload
 from schema.smart_setup import DetectMailProviderPayload, ProbeSmtpServerPayload
 from schema.types import Firm, MailProvider, MailTab, Outlet
@@ -63,6 +65,14 @@ class Query:
     )
     detect_mail_provider: DetectMailProviderPayload = strawberry.field(
         resolver=setup_resolvers.detect_mail_provider
+    )
+    notification: Notification | None = strawberry.field(
+        resolver=notification_resolvers.notification,
+        description="One notification by id; null when none has it.",
+    )
+    notifications: list[Notification] = strawberry.field(
+        resolver=notification_resolvers.notifications,
+        description="Notifications, newest first, optionally of one status: a page of them.",
     )
 
 
@@ -122,6 +132,14 @@ class Mutation:
         permission_classes=admin,
         description="Forget the mailbox's OAuth2 connection (revoked where the provider offers it).",
     )
+    send_notification: SendNotificationPayload = strawberry.mutation(
+        resolver=notification_resolvers.send_notification,
+        permission_classes=[CanSend],
+        description=(
+            "Queue a letter to a customer through the saved account; answers at once with "
+            "QUEUED (or the existing notification of the same idempotency key). Admin or sender."
+        ),
+    )
 
 
 def build_schema(
@@ -133,7 +151,14 @@ def build_schema(
     return schema_class(
         query=Query,
         mutation=Mutation,
-        types=[FirmError, OutletError, SaveMailSettingsError, SendTestEmailError, MailOAuthError],
+        types=[
+            FirmError,
+            OutletError,
+            SaveMailSettingsError,
+            SendTestEmailError,
+            MailOAuthError,
+            SendNotificationError,
+        ],
         extensions=list(extensions),
     )
 

@@ -10,6 +10,7 @@ from i18n import Lang
 from mail.presets import ProviderPreset
 from models import Firm as FirmModel
 from models import Outlet as OutletModel
+from notifications.pause import paused_failure
 from schema.enums import (
     MailProviderCode,
     MailProviderStatus,
@@ -17,7 +18,7 @@ from schema.enums import (
     OutletKindEnum,
     SmtpSecurity,
 )
-from schema.mail import MailSettings
+from schema.mail import MailSettings, SmtpFailure
 from schema.paging import DEFAULT_PAGE, Limit, Offset, page
 from schema.smart_setup import MailProviderChecklistItem
 from services.mail_settings import load_stored_settings
@@ -111,12 +112,33 @@ class MailProvider:
         )
 
 
+async def _paused_failure(info: strawberry.Info) -> SmtpFailure | None:
+    """Why the saved account's notifications are held, or None when they go out."""
+    stored = await load_stored_settings()
+    failure = await paused_failure(stored.account) if stored else None
+    return SmtpFailure.from_failure(failure, info.context.lang) if failure else None
+
+
+async def _delivery_paused(info: strawberry.Info) -> bool:
+    return await _paused_failure(info) is not None
+
+
 @strawberry.type(description="The Mail tab: whether it can be used, and what is saved.")
 class MailTab:
     available: bool
     missing: list[MailTabPrerequisite]
     password_help_url: str = strawberry.field(
         description="The app-password guide shown at the password field."
+    )
+
+    delivery_paused: bool = strawberry.field(
+        resolver=_delivery_paused,
+        description="Notifications are held: the saved account's login (or sender) failed. "
+        "Save or a delivered test letter resumes them.",
+    )
+    delivery_failure: SmtpFailure | None = strawberry.field(
+        resolver=_paused_failure,
+        description="Why notifications are held (with deliveryPaused).",
     )
 
     @strawberry.field

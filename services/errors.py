@@ -17,6 +17,7 @@ Codes, one ``StrEnum`` per domain::
     ProbeSmtpServerErrorCode        probing an SMTP server's ports
     MailSettingsWarningCode    Save's warnings: never blocking
     MailOAuthErrorCode         startMailOAuth / disconnectMailOAuth (defined in oauth.errors)
+    SendNotificationErrorCode  ``sendNotification`` (notifications/)
 
 A code is carried from one domain to another by its value (a validator's ``REQUIRED`` is
 Save's ``REQUIRED``); ``ErrorCode`` is their union, what ``FieldError.code`` holds.
@@ -50,6 +51,7 @@ __all__ = [
     "ProbeSmtpServerErrorCode",
     "Problems",
     "SaveMailSettingsErrorCode",
+    "SendNotificationErrorCode",
     "SendTestEmailErrorCode",
     "StoredPasswordMoved",
     "TokenNameTaken",
@@ -137,6 +139,18 @@ class ProbeSmtpServerErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
 
 
+class SendNotificationErrorCode(StrEnum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    """Also for a value that is too long: the message says the limit."""
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    """Control characters (CR/LF …) or RFC 2047 encoded-words in a header field."""
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    """No mail settings are saved: there is no account to send through."""
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    """The idempotency key names a notification with other content."""
+
+
 ErrorCode = (
     InputCode
     | MailFormCode
@@ -148,6 +162,7 @@ ErrorCode = (
     | DetectMailProviderErrorCode
     | ProbeSmtpServerErrorCode
     | MailOAuthErrorCode
+    | SendNotificationErrorCode
 )
 
 

@@ -32,6 +32,7 @@ from strawberry.extensions import (
 
 from config import Settings
 from i18n import DEFAULT_LANG, Text
+from resolvers.auth import SenderScope
 from web.error_policy import ErrorPolicy, HideSuggestions
 from web.query_cost import QueryCost
 from web.requests import current_request
@@ -98,6 +99,7 @@ def schema_extensions(settings: Settings) -> list[Extension]:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        SenderScope,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

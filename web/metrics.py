@@ -14,6 +14,8 @@ multiprocess mode) and any worker answers a scrape with the sum.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 
 from prometheus_client import (
@@ -27,6 +29,8 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
+
+log = logging.getLogger("mailtab.metrics")
 
 __all__ = [
     "GRAPHQL_IN_PROGRESS",
@@ -69,5 +73,21 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
+#: Seconds the queue gauges may take to read; past it the last values are served.
+QUEUE_READ_TIMEOUT = 2.0
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    await _refresh_queue_gauges()
     return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_queue_gauges() -> None:
+    """The notification queue's gauges, read from the database (every worker's letters)."""
+    from notifications.stats import refresh_gauges
+
+    try:
+        async with asyncio.timeout(QUEUE_READ_TIMEOUT):
+            await refresh_gauges()
+    except Exception:  # the database is down or not migrated: the metrics still answer
+        log.debug("the notification queue gauges could not be read", exc_info=True)
