@@ -248,6 +248,21 @@ class Settings(BaseSettings):
             raise ValueError("must allow at least one refusal per window, e.g. 60/minute")
         return value
 
+    dns_nameservers: Annotated[list[str], NoDecode] = []
+    """Name servers for provider detection (``ip`` or ``ip:port``); empty: the system's."""
+    dns_timeout: float = Field(default=3.0, gt=0, le=60)
+    """Seconds one provider detection may spend on DNS, all look-ups together."""
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _dns_nameservers(cls, value: object) -> object:
+        items = _split(value)
+        if isinstance(items, list):
+            from mail.resolver import parse_nameservers
+
+            parse_nameservers(str(item) for item in items)  # ValueError names the bad entry
+        return items
+
     @model_validator(mode="after")
     def _budgets(self) -> Settings:
         if self.smtp_timeout + 2 * self.db_timeout > self.operation_timeout:

@@ -44,8 +44,12 @@ from pathlib import Path
 
 from aiosmtplib import (
     SMTP,
+    SMTPConnectResponseError,
     SMTPException,
+    SMTPHeloError,
     SMTPResponse,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
 )
 from aiosmtplib.auth import auth_xoauth2_encode
 
@@ -70,6 +74,7 @@ from mail.network import IPNetwork, resolve_target
 from mail.presets import ProviderPreset
 from mail.redact import redact_reply
 from mail.security import Security
+from mail.steps import SmtpStep, StepLog, StepName
 
 __all__ = ["DeliveryResult", "SmtpTarget", "deliver"]
 
@@ -128,11 +133,14 @@ class DeliveryResult:
     """The server's answer to the letter (often with its queue id), or the failing reply."""
     server_address: str | None = None
     """The vetted IP address connected to, for the attempt's record."""
+    steps: tuple[SmtpStep, ...] = ()
+    """The conversation as it happened (mail.steps), replies redacted; () if nothing was tried."""
 
 
 @dataclass(slots=True)
 class _Progress:
     server_address: str | None = None
+    steps: StepLog = field(default_factory=StepLog)
 
 
 async def deliver(
@@ -172,7 +180,9 @@ async def deliver(
             tls_context = await asyncio.to_thread(client_tls_context, target.ca_file)
         except OSError as exc:  # ssl.SSLError is an OSError
             return _ca_file_unusable(exc, target=target, started=started)
-    progress = _Progress()
+    progress = _Progress(
+        steps=StepLog(secrets=_secrets(target), username=target.username),
+    )
     failure: SmtpFailure | None = None
     response: SMTPResponse | None = None
     try:
@@ -205,6 +215,7 @@ async def deliver(
             smtp_code=failure.smtp_code,
             smtp_reply=failure.smtp_reply,
             server_address=progress.server_address,
+            steps=tuple(progress.steps.steps),
         )
     return DeliveryResult(
         delivered=True,
@@ -217,6 +228,7 @@ async def deliver(
         )
         or None,
         server_address=progress.server_address,
+        steps=tuple(progress.steps.steps),
     )
 
 
@@ -234,15 +246,23 @@ async def _exchange(
     utf8_field = _smtputf8_field(message, sender=sender, recipient=rcpt)
     data = message.as_bytes(policy=email.policy.SMTPUTF8 if utf8_field else email.policy.SMTP)
 
-    resolved = await resolve_target(
-        target.host, target.port, deny=target.deny, allow=target.allow, timeout=target.timeout
-    )
+    log = progress.steps
+    async with log.step(StepName.RESOLVE):
+        resolved = await resolve_target(
+            target.host, target.port, deny=target.deny, allow=target.allow, timeout=target.timeout
+        )
     progress.server_address = resolved.address
-    sock, address = await connect(resolved, seconds=target.timeout)
+    async with log.step(StepName.CONNECT):
+        sock, address = await connect(resolved, seconds=target.timeout)
     progress.server_address = address
+    greeting_from = time.monotonic()
     try:
         if target.security is not Security.SSL_TLS:
-            await await_greeting(sock, resolved, address=address, seconds=target.timeout)
+            try:
+                await await_greeting(sock, resolved, address=address, seconds=target.timeout)
+            except BaseException as exc:
+                log.failed(StepName.GREETING, started=greeting_from, error=exc)
+                raise
         smtp = SMTP(
             hostname=resolved.host,  # the name the certificate must show, see the module doc
             sock=sock,
@@ -258,31 +278,90 @@ async def _exchange(
         raise
     # From here on the socket belongs to aiosmtplib's transport, which closes it.
     try:
-        await greeted(smtp)
+        if target.security is Security.SSL_TLS:
+            await _tls_and_greeting(smtp, log)
+        else:
+            async with log.step(StepName.GREETING, started=greeting_from) as reply:
+                reply.set(await greeted(smtp))
+        async with log.step(StepName.EHLO) as reply:
+            reply.set(await _hello(smtp))
         if target.security is Security.STARTTLS:
-            await smtp.starttls()  # raises when the server does not offer it
-        if smtp.is_ehlo_or_helo_needed:
-            await smtp.ehlo()
-        if target.oauth_token is not None:
-            await _login_xoauth2(smtp, username=target.username, token=target.oauth_token)
-        elif target.password is not None:
-            await _login(smtp, username=target.username, password=target.password)
+            async with log.step(StepName.STARTTLS) as reply:
+                reply.set(await smtp.starttls())  # raises when the server does not offer it
+            async with log.step(StepName.EHLO) as reply:
+                reply.set(await _hello(smtp))
+        await _authenticate(smtp, target=target, log=log)
         options: list[str] = []
-        if utf8_field:
-            if not smtp.supports_extension("smtputf8"):
-                raise Smtputf8Unsupported(utf8_field)
-            options.append("SMTPUTF8")
-        if smtp.supports_extension("size"):
-            options.append(f"SIZE={len(data)}")
         encoding = "utf-8" if utf8_field else "ascii"
-        await smtp.mail(sender, options=options, encoding=encoding)
-        await smtp.rcpt(rcpt, encoding=encoding)
-        response = await smtp.data(data)
+        async with log.step(StepName.MAIL_FROM) as reply:
+            if utf8_field:
+                if not smtp.supports_extension("smtputf8"):
+                    raise Smtputf8Unsupported(utf8_field)
+                options.append("SMTPUTF8")
+            if smtp.supports_extension("size"):
+                options.append(f"SIZE={len(data)}")
+            reply.set(await smtp.mail(sender, options=options, encoding=encoding))
+        async with log.step(StepName.RCPT_TO) as reply:
+            reply.set(await smtp.rcpt(rcpt, encoding=encoding))
+        async with log.step(StepName.DATA) as reply:
+            response = reply.set(await smtp.data(data))
         with suppress(SMTPException, OSError):
             await smtp.quit()
         return response
     finally:
         smtp.close()
+
+
+async def _tls_and_greeting(smtp: SMTP, log: StepLog) -> None:
+    """Implicit TLS: the handshake, then the greeting read over it, as two steps.
+
+    aiosmtplib does both in one ``connect()``; which of them failed is told by the error.
+    The time is counted to the handshake: the greeting arrives right behind it.
+    """
+    started = time.monotonic()
+    try:
+        greeting = await greeted(smtp)
+    except BaseException as exc:
+        if _handshake_failed(exc):
+            log.failed(StepName.TLS, started=started, error=exc)
+        else:
+            log.passed(StepName.TLS, started=started)
+            log.failed(StepName.GREETING, started=time.monotonic(), error=exc)
+        raise
+    log.passed(StepName.TLS, started=started)
+    log.passed(StepName.GREETING, started=time.monotonic(), response=greeting)
+
+
+def _handshake_failed(exc: BaseException) -> bool:
+    """Whether an implicit-TLS ``connect()`` failed before a TLS session stood."""
+    if isinstance(exc, SMTPConnectResponseError | NotSmtpServer):
+        return False  # the server answered, over TLS
+    # Disconnected or silent after the handshake: aiosmtplib chains what it waited for.
+    return not isinstance(exc.__cause__, SMTPServerDisconnected | SMTPTimeoutError)
+
+
+async def _hello(smtp: SMTP) -> SMTPResponse:
+    """EHLO, or HELO for a server that refuses EHLO (RFC 5321 §4.1.4)."""
+    try:
+        return await smtp.ehlo()
+    except SMTPHeloError:
+        return await smtp.helo()
+
+
+async def _authenticate(smtp: SMTP, *, target: SmtpTarget, log: StepLog) -> None:
+    """The AUTH step: a login with the target's credentials (an OAuth2 access token with
+    XOAUTH2, else the password), or SKIPPED for a relay."""
+    if target.oauth_token is not None:
+        async with log.step(StepName.AUTH) as reply:
+            reply.set(
+                await _login_xoauth2(smtp, username=target.username, token=target.oauth_token)
+            )
+        return
+    if target.password is None:
+        log.skip(StepName.AUTH)
+        return
+    async with log.step(StepName.AUTH) as reply:
+        reply.set(await _login(smtp, username=target.username, password=target.password))
 
 
 def _ca_file_unusable(exc: OSError, *, target: SmtpTarget, started: float) -> DeliveryResult:
@@ -312,16 +391,16 @@ def _secrets(target: SmtpTarget) -> tuple[str, ...]:
     return (target.password,) if target.password else ()
 
 
-async def _login_xoauth2(smtp: SMTP, *, username: str, token: str) -> None:
+async def _login_xoauth2(smtp: SMTP, *, username: str, token: str) -> SMTPResponse:
     """One AUTH XOAUTH2 (aiosmtplib's ``auth_xoauth2``) when the server offers it."""
     methods = smtp.server_auth_methods if smtp.supports_extension("auth") else []
     if "xoauth2" not in methods:
         encrypted = smtp.get_transport_info("sslcontext") is not None
         raise AuthNotOffered(starttls_offered=not encrypted and smtp.supports_extension("starttls"))
-    await smtp.auth_xoauth2(username, token)
+    return await smtp.auth_xoauth2(username, token)
 
 
-async def _login(smtp: SMTP, *, username: str, password: str) -> None:
+async def _login(smtp: SMTP, *, username: str, password: str) -> SMTPResponse:
     """One AUTH attempt, PLAIN or else LOGIN (both carry the password UTF-8 encoded).
 
     aiosmtplib's own login() retries every mechanism the server lists, so a wrong
@@ -330,9 +409,9 @@ async def _login(smtp: SMTP, *, username: str, password: str) -> None:
     """
     methods = smtp.server_auth_methods if smtp.supports_extension("auth") else []
     if "plain" in methods:
-        await smtp.auth_plain(username, password)
-    elif "login" in methods:
-        await smtp.auth_login(username, password)
+        return await smtp.auth_plain(username, password)
+    if "login" in methods:
+        return await smtp.auth_login(username, password)
     else:
         encrypted = smtp.get_transport_info("sslcontext") is not None
         raise AuthNotOffered(starttls_offered=not encrypted and smtp.supports_extension("starttls"))

@@ -43,7 +43,13 @@ def redact_reply(text: str, *, secrets: Sequence[str], username: str | None = No
     return text
 
 
-_AUTH_PAYLOAD = re.compile(r"(?i)(\bAUTH\s+[A-Z0-9_-]+\s+)\S+")
+#: SASL mechanism names (RFC 4422 registry, the usual ones): an EHLO reply lists them after
+#: AUTH ("250-AUTH PLAIN LOGIN"), which is an offer, not a payload.
+_MECHANISMS = (
+    r"(?:PLAIN|LOGIN|CRAM-MD5|DIGEST-MD5|XOAUTH2|OAUTHBEARER|GSSAPI|NTLM|EXTERNAL|ANONYMOUS"
+    r"|SCRAM-SHA-1(?:-PLUS)?|SCRAM-SHA-256(?:-PLUS)?)"
+)
+_AUTH_PAYLOAD = re.compile(rf"(?i)(\bAUTH\s+[A-Z0-9_-]+\s+)(?!{_MECHANISMS}(?:\s|$))\S+")
 
 
 def _shape(text: str) -> str:

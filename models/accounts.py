@@ -92,6 +92,10 @@ class TestEmailAttempt(Model):
     outcome = fields.CharField(max_length=32)
     smtp_code = fields.IntField(null=True)
     duration_ms = fields.IntField(default=0)
+    steps_json = fields.TextField(null=True)
+    """The SMTP conversation's steps (mail.steps), replies redacted; JSON."""
+    config_digest = fields.CharField(max_length=64, null=True, db_index=True)
+    """Keyed digest of the configuration tried (services.tested_config), never the password."""
 
     class Meta:
         table = "test_email_attempt"

@@ -24,6 +24,7 @@ from schema.mail import (
     to_warnings,
 )
 from schema.paging import DEFAULT_PAGE, MAX_PAGE, Limit, Offset, page
+from schema.steps import to_steps
 from services import mail_check
 from services import mail_settings as service
 from services.mail_form import MailForm
@@ -146,6 +147,7 @@ async def send_test_email(
         failure=SmtpFailure.from_failure(outcome.failure, ctx.lang) if outcome.failure else None,
         errors=to_errors(SendTestEmailError, SendTestEmailErrorCode, outcome.errors, ctx.lang),
         retry_after=outcome.retry_after,
+        steps=to_steps(outcome.steps),
     )
 
 

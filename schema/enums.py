@@ -10,34 +10,45 @@ from typing import TypeAlias
 
 import strawberry
 
+from mail.detect import DetectionSource
 from mail.failures import CertificateProblem, FailureCode
+from mail.presets import MailProviderStatus as ProviderStatus
 from mail.presets import ProviderCode
 from mail.security import Security
+from mail.steps import StepName, StepStatus
 from models import OutletKind
 from oauth.errors import MailOAuthErrorCode
 from oauth.kinds import AuthMethod, ConnectionStatus
 from services.errors import (
+    DetectMailProviderErrorCode,
     FirmErrorCode,
     OutletErrorCode,
+    ProbeSmtpServerErrorCode,
     SaveMailSettingsErrorCode,
     SendTestEmailErrorCode,
 )
 from services.prerequisites import Prerequisite
 
 __all__ = [
+    "DetectMailProviderErrorCode",
+    "DetectionSource",
     "FirmErrorCode",
     "MailAuthMethod",
     "MailOAuthErrorCode",
     "MailOAuthStatus",
     "MailProviderCode",
+    "MailProviderStatus",
     "MailTabPrerequisite",
     "OutletErrorCode",
     "OutletKindEnum",
+    "ProbeSmtpServerErrorCode",
     "SaveMailSettingsErrorCode",
     "SendTestEmailErrorCode",
     "SmtpCertificateProblem",
     "SmtpFailureCode",
     "SmtpSecurity",
+    "SmtpStepName",
+    "SmtpStepStatus",
 ]
 
 # strawberry.enum registers the domain enum itself under the contract's name.
@@ -88,3 +99,33 @@ strawberry.enum(
     name="SendTestEmailErrorCode",
     description="Why a test letter could not be tried; nothing was sent.",
 )
+
+# Smart setup (SPEC.md §5).
+strawberry.enum(
+    DetectionSource,
+    name="DetectionSource",
+    description="Where a suggestion came from: DOMAIN lists, MX hosts, SRV records, or NONE.",
+)
+strawberry.enum(
+    ProviderStatus,
+    name="MailProviderStatus",
+    description="What it takes before a password login works: OK, PREPARATION in the mailbox "
+    "first, or OAUTH2_ONLY.",
+)
+MailProviderStatus: TypeAlias = ProviderStatus
+strawberry.enum(
+    DetectMailProviderErrorCode,
+    name="DetectMailProviderErrorCode",
+    description="Why an address could not be looked at.",
+)
+strawberry.enum(
+    ProbeSmtpServerErrorCode,
+    name="ProbeSmtpServerErrorCode",
+    description="Why a probe was not made; nothing connected.",
+)
+
+
+strawberry.enum(StepName, name="SmtpStepName", description="A step of the SMTP conversation.")
+SmtpStepName: TypeAlias = StepName
+strawberry.enum(StepStatus, name="SmtpStepStatus", description="How a step of it went.")
+SmtpStepStatus: TypeAlias = StepStatus

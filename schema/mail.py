@@ -22,8 +22,11 @@ from schema.enums import (
 )
 from schema.errors import SaveMailSettingsError, SendTestEmailError
 from schema.oauth import MailOAuthConnection
+from schema.steps import MailSettingsTest, SmtpStep, to_steps
+from services.attempt_steps import stored_steps
 from services.errors import FieldError
 from services.mail_settings import StoredSettings
+from services.tested_config import last_test, saved_digest
 
 __all__ = [
     "EmailAccount",
@@ -115,6 +118,21 @@ class EmailAccount:
         )
 
 
+async def _last_test(root: MailSettings, info: strawberry.Info) -> MailSettingsTest | None:
+    box = info.context.runtime.box
+    if root.stored is None:
+        return None
+    password = None
+    if root.stored_password:
+        password = box.decrypt(root.stored_password, account_id=root.stored.account.id)
+        if password is None:
+            return None  # no key opens it: no letter can have been tested with it
+    test = await last_test(saved_digest(root.stored, password, box))
+    if test is None:
+        return None
+    return MailSettingsTest(at=test.at, delivered=test.delivered, failure_code=test.failure_code)
+
+
 @strawberry.type(description="Program settings ► CRM ► Notifications ► Email.")
 class MailSettings:
     provider: MailProviderCode
@@ -133,6 +151,13 @@ class MailSettings:
     auth_method: MailAuthMethod = strawberry.field(description=_AUTH_METHOD)
     oauth: MailOAuthConnection | None = strawberry.field(resolver=_oauth, description=_OAUTH)
     stored_password: strawberry.Private[str | None]
+    stored: strawberry.Private[StoredSettings | None] = None
+
+    last_test: MailSettingsTest | None = strawberry.field(
+        resolver=_last_test,
+        description="The last test letter of exactly this configuration (host, port, security, "
+        "address and credentials); null if none.",
+    )
 
     @classmethod
     def from_stored(cls, stored: StoredSettings) -> MailSettings:
@@ -148,6 +173,7 @@ class MailSettings:
             account=EmailAccount.from_model(stored.account),
             auth_method=_method(stored.account.auth_method),
             stored_password=stored.account.password_encrypted,
+            stored=stored,
         )
 
 
@@ -196,7 +222,7 @@ class MailSettingsWarning:
     code: str = strawberry.field(
         description=(
             "SENDER_DIFFERS_FROM_ADDRESS, PASSWORD_LOGIN_DISABLED, INSECURE_CONNECTION, "
-            "PROVIDER_MISMATCH, HOST_NOT_CONFIGURED"
+            "PROVIDER_MISMATCH, HOST_NOT_CONFIGURED, NOT_TESTED"
         )
     )
 
@@ -277,6 +303,10 @@ class SendTestEmailPayload:
     retry_after: int | None = strawberry.field(
         default=None, description="With RATE_LIMITED: seconds to wait."
     )
+    steps: list[SmtpStep] = strawberry.field(
+        default_factory=list,
+        description="The SMTP conversation in the order it happened; [] when nothing was tried.",
+    )
 
 
 @strawberry.type(description="One press of Send, as recorded.")
@@ -295,6 +325,9 @@ class TestEmailAttempt:
     outcome: str = strawberry.field(description="DELIVERED, RATE_LIMITED or an SmtpFailureCode.")
     smtp_code: int | None
     duration_ms: int
+    steps: list[SmtpStep] = strawberry.field(
+        default_factory=list, description="The SMTP conversation of this attempt, as recorded."
+    )
 
     @classmethod
     def from_model(cls, attempt: TestEmailAttemptModel) -> TestEmailAttempt:
@@ -314,4 +347,5 @@ class TestEmailAttempt:
             outcome=attempt.outcome,
             smtp_code=attempt.smtp_code,
             duration_ms=attempt.duration_ms,
+            steps=to_steps(stored_steps(attempt.steps_json)),
         )

@@ -17,6 +17,7 @@ from resolvers import firms as firm_resolvers
 from resolvers import mail as mail_resolvers
 from resolvers import mail_tab as tab_resolvers
 from resolvers import oauth as oauth_resolvers
+from resolvers import smart_setup as setup_resolvers
 from resolvers.auth import IsAdmin
 from schema.errors import FirmError, OutletError, SaveMailSettingsError, SendTestEmailError
 from schema.firms import (
@@ -35,6 +36,7 @@ from schema.mail import (
     TestEmailAttempt,
 )
 from schema.oauth import DisconnectMailOAuthPayload, MailOAuthError, StartMailOAuthPayload
+from schema.smart_setup import DetectMailProviderPayload, ProbeSmtpServerPayload
 from schema.types import Firm, MailProvider, MailTab, Outlet
 
 __all__ = ["Mutation", "Query", "build_schema", "export_sdl"]
@@ -59,6 +61,9 @@ class Query:
         permission_classes=admin,
         description="Admin only; null with a FORBIDDEN error for other tokens.",
     )
+    detect_mail_provider: DetectMailProviderPayload = strawberry.field(
+        resolver=setup_resolvers.detect_mail_provider
+    )
 
 
 @strawberry.type
@@ -74,6 +79,12 @@ class Mutation:
         description=(
             "Save: the Email accounts record and CRM ► Notifications ► Email, in one transaction."
         ),
+    )
+    probe_smtp_server: ProbeSmtpServerPayload = strawberry.mutation(
+        resolver=setup_resolvers.probe_smtp_server,
+        permission_classes=admin,
+        description="What each port of a server speaks; rate-limited with test letters; "
+        "never logs in or sends.",
     )
     create_firm: CreateFirmPayload = strawberry.mutation(
         resolver=firm_resolvers.create_firm, permission_classes=admin

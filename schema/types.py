@@ -12,12 +12,14 @@ from models import Firm as FirmModel
 from models import Outlet as OutletModel
 from schema.enums import (
     MailProviderCode,
+    MailProviderStatus,
     MailTabPrerequisite,
     OutletKindEnum,
     SmtpSecurity,
 )
 from schema.mail import MailSettings
 from schema.paging import DEFAULT_PAGE, Limit, Offset, page
+from schema.smart_setup import MailProviderChecklistItem
 from services.mail_settings import load_stored_settings
 
 __all__ = ["Firm", "MailProvider", "MailTab", "Outlet"]
@@ -82,6 +84,12 @@ class MailProvider:
     security: SmtpSecurity | None = strawberry.field(description="Null for OTHER.")
     app_password_help_url: str | None
     domains: list[str]
+    status: MailProviderStatus = strawberry.field(
+        description="What it takes before a password login works; shown before any try."
+    )
+    checklist: list[MailProviderChecklistItem] = strawberry.field(
+        description="Steps to take in the mailbox first, localized, with links."
+    )
     oauth2_available: bool = strawberry.field(
         resolver=_oauth2_available,
         description="Whether mailboxes of this service can be connected with OAuth2 here.",
@@ -98,6 +106,8 @@ class MailProvider:
             security=preset.security,
             app_password_help_url=preset.app_password_help_url,
             domains=list(preset.domains),
+            status=preset.status,
+            checklist=[MailProviderChecklistItem.from_item(i, lang) for i in preset.checklist],
         )
 
 

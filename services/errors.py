@@ -13,6 +13,8 @@ Codes, one ``StrEnum`` per domain::
     OutletErrorCode            "Outlets and warehouses" writes
     SaveMailSettingsErrorCode  the Mail tab's Save
     SendTestEmailErrorCode     the Mail tab's Send
+    DetectMailProviderErrorCode     detecting the mail service from an address
+    ProbeSmtpServerErrorCode        probing an SMTP server's ports
     MailSettingsWarningCode    Save's warnings: never blocking
     MailOAuthErrorCode         startMailOAuth / disconnectMailOAuth (defined in oauth.errors)
 
@@ -36,6 +38,7 @@ from i18n import Text
 from oauth.errors import MailOAuthErrorCode
 
 __all__ = [
+    "DetectMailProviderErrorCode",
     "ErrorCode",
     "FieldError",
     "FirmErrorCode",
@@ -44,6 +47,7 @@ __all__ = [
     "MailFormCode",
     "MailSettingsWarningCode",
     "OutletErrorCode",
+    "ProbeSmtpServerErrorCode",
     "Problems",
     "SaveMailSettingsErrorCode",
     "SendTestEmailErrorCode",
@@ -116,6 +120,21 @@ class MailSettingsWarningCode(StrEnum):
     INSECURE_CONNECTION = "INSECURE_CONNECTION"
     PROVIDER_MISMATCH = "PROVIDER_MISMATCH"
     HOST_NOT_CONFIGURED = "HOST_NOT_CONFIGURED"
+    NOT_TESTED = "NOT_TESTED"
+    """No test letter of exactly this configuration was delivered."""
+
+
+class DetectMailProviderErrorCode(StrEnum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+
+
+class ProbeSmtpServerErrorCode(StrEnum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    FORBIDDEN_CHARACTERS = "FORBIDDEN_CHARACTERS"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 ErrorCode = (
@@ -126,6 +145,8 @@ ErrorCode = (
     | SaveMailSettingsErrorCode
     | SendTestEmailErrorCode
     | MailSettingsWarningCode
+    | DetectMailProviderErrorCode
+    | ProbeSmtpServerErrorCode
     | MailOAuthErrorCode
 )
 

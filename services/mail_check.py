@@ -20,10 +20,12 @@ from mail.delivery import DeliveryResult, SmtpTarget, deliver
 from mail.errors import HeaderInjection, LetterError
 from mail.failures import SmtpFailure
 from mail.letter import build_test_letter
+from mail.steps import SmtpStep
 from models import ApiToken, EmailAccount, TestEmailAttempt
 from oauth.kinds import AuthMethod
 from services import mail_oauth, telemetry
 from services.addresses import clean_email
+from services.attempt_steps import steps_json
 from services.errors import FieldError, InputCode, MailFormCode, Problems, SendTestEmailErrorCode
 from services.mail_form import (
     MailForm,
@@ -37,6 +39,7 @@ from services.mail_form import (
 from services.mail_settings import load_stored_settings
 from services.prerequisites import missing_prerequisites
 from services.runtime import Runtime
+from services.tested_config import saved_digest
 
 __all__ = ["SendOutcome", "send_test_email"]
 
@@ -79,6 +82,8 @@ class SendOutcome:
     failure: SmtpFailure | None = None
     errors: list[FieldError] = field(default_factory=list)
     retry_after: int | None = None
+    steps: tuple[SmtpStep, ...] = ()
+    """The SMTP conversation, as it happened; () when nothing was tried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +229,13 @@ async def send_test_email(
         outcome = "INTERRUPTED" if isinstance(exc, asyncio.CancelledError) else "ERROR"
         await asyncio.shield(_record(plan, clean_recipient, token, outcome=outcome))
         raise
-    await _record(plan, clean_recipient, token, result=result)
+    digest = saved_digest(resolved, plan.password, runtime.box)
+    await _record(plan, clean_recipient, token, result=result, digest=digest)
     return SendOutcome(
-        delivered=result.delivered, message_id=result.message_id, failure=result.failure
+        delivered=result.delivered,
+        message_id=result.message_id,
+        failure=result.failure,
+        steps=result.steps,
     )
 
 
@@ -325,6 +334,7 @@ async def _record(
     *,
     result: DeliveryResult | None = None,
     outcome: str | None = None,
+    digest: str | None = None,
 ) -> None:
     if result is not None:
         outcome = (
@@ -346,5 +356,7 @@ async def _record(
         outcome=outcome,
         smtp_code=result.smtp_code if result else None,
         duration_ms=result.duration_ms if result else 0,
+        steps_json=steps_json(result.steps) if result else None,
+        config_digest=digest,
     )
     telemetry.record_test_email(outcome or "UNKNOWN")

@@ -50,6 +50,7 @@ from services.mail_oauth import not_connected_error
 from services.mail_warnings import form_warnings
 from services.prerequisites import missing_prerequisites
 from services.secrets import PasswordBox
+from services.tested_config import not_tested, saved_digest
 
 __all__ = [
     "EMAIL_GROUP",
@@ -157,7 +158,22 @@ async def save_mail_settings(
         auth_method=_auth_method(account.auth_method),
         oauth2_available=oauth2_available,
     )
+    untested = await _untested(resolved, account, box)
+    if untested is not None:
+        warnings.append(untested)
     return SaveOutcome(settings=stored, account=account, warnings=warnings)
+
+
+async def _untested(
+    form: ResolvedForm, account: EmailAccount, box: PasswordBox
+) -> FieldError | None:
+    """NOT_TESTED unless a letter of exactly the saved configuration was delivered."""
+    password = (
+        box.decrypt(account.password_encrypted, account_id=account.id)
+        if account.password_encrypted
+        else None
+    )
+    return await not_tested(saved_digest(form, password, box))
 
 
 async def _update_keeping_password(

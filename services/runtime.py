@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from config import Settings
 from mail.presets import ProviderCode, ProviderPreset, load_presets
+from mail.resolver import DnsResolver
 from oauth.clients import OAuthClient, configured_clients
 from oauth.tokens import TokenStore
 from services.ratelimit import REFUSALS_NAMESPACE, RateLimiter
@@ -22,6 +23,8 @@ class Runtime:
     limiter: RateLimiter
     refusals: RateLimiter
     """Refused presses of Send, per token (the same storage as ``limiter``)."""
+    dns: DnsResolver
+    """MX and SRV look-ups of provider detection (MAILTAB_DNS_*), with their cache."""
     oauth_clients: dict[ProviderCode, OAuthClient] = field(default_factory=dict)
     """The providers whose mailboxes can be connected with OAuth2 here."""
     oauth_tokens: TokenStore = field(init=False, repr=False)
@@ -44,5 +47,6 @@ def build_runtime(settings: Settings) -> Runtime:
         refusals=limiter.another(
             settings.test_email_refusal_rate_limit, namespace=REFUSALS_NAMESPACE
         ),
+        dns=DnsResolver(nameservers=settings.dns_nameservers, timeout=settings.dns_timeout),
         oauth_clients=configured_clients(presets, settings),
     )

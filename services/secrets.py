@@ -16,6 +16,7 @@ needed and reported as unreadable, so that it is entered again.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from config import ConfigError, Settings
 from models import EmailAccount
@@ -127,6 +130,15 @@ class PasswordBox:
 
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A key for ``purpose`` derived (HKDF-SHA256) from the deployment's first key.
+
+        For keyed digests that must not be computable without the deployment's secret;
+        a different purpose gives an unrelated key. It changes when a new key is put first.
+        """
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mailtab:" + purpose)
+        return hkdf.derive(base64.urlsafe_b64decode(self._keys[0]))
 
 
 def _fingerprint(token: str) -> bytes:

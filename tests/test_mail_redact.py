@@ -207,3 +207,19 @@ def test_redaction_never_leaks(password: str, prefix: str, suffix: str) -> None:
     cleaned = redact_reply(reply, secrets=[password], username=ACCOUNT)
     assert password not in cleaned
     assert encoded not in cleaned
+
+
+@pytest.mark.parametrize(
+    "offer",
+    ["250-AUTH PLAIN LOGIN", "AUTH LOGIN PLAIN CRAM-MD5", "250 AUTH XOAUTH2 PLAIN", "AUTH=LOGIN"],
+)
+def test_an_ehlo_auth_offer_is_shown(offer: str) -> None:
+    # Mechanism names are an offer, not credentials: an engineer needs to read them.
+    assert redact_reply(offer, secrets=(PASSWORD,), username=ACCOUNT) == offer
+
+
+def test_an_auth_payload_after_a_mechanism_is_still_cut() -> None:
+    payload = base64.b64encode(b"\0" + ACCOUNT.encode() + b"\0other").decode()
+    reply = redact_reply(f"500 unrecognized: AUTH PLAIN {payload}", secrets=(), username=None)
+    assert payload not in reply
+    assert reply.endswith("AUTH PLAIN ***")

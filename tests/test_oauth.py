@@ -55,6 +55,7 @@ SEND = """mutation($input: SendTestEmailInput!) {
     delivered messageId
     failure { code field message hint smtpCode smtpReply }
     errors { field code message }
+    steps { name status smtpCode smtpReply }
   } }"""
 TAB = "{ mailTab { settings { authMethod oauth { address status } } } }"
 PROVIDERS = "{ mailProviders { code oauth2Available } }"
@@ -272,6 +273,8 @@ async def test_connect_save_and_send_with_xoauth2(
 
     result = await send(client)
     assert result["delivered"] is True, result
+    [auth] = [step for step in result["steps"] if step["name"] == "AUTH"]
+    assert auth["status"] == "OK" and auth["smtpCode"] == 235
     assert recorder.auth_commands == ["XOAUTH2"]
     assert recorder.accepted == [ADDRESS]
     assert recorder.bearers == [provider.front.access_tokens[-1]]

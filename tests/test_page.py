@@ -464,7 +464,10 @@ async def test_save_then_send_delivers_one_letter(
     await expect(busy).not_to_have_attribute("aria-disabled", "true")
     assert len(smtp.recorder.messages) == letters + 1
     letter = email.message_from_bytes(smtp.recorder.messages[-1], policy=email.policy.default)
-    await expect(status.locator("code")).to_have_text(str(letter["Message-ID"]))
+    # The Message-ID's paragraph; the steps transcript below it has codes of its own.
+    await expect(status.locator("p code")).to_have_text(str(letter["Message-ID"]))
+    # The SMTP steps, collapsed under the outcome, end with the letter's DATA.
+    await expect(status.locator("details li").last).to_contain_text("DATA")
     sends = [r for r in current.api_requests if "sendTestEmail" in (r.post_data or "")]
     assert len(sends) == 1
     await check_state(page, "07-delivered")
