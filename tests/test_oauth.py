@@ -612,3 +612,16 @@ async def test_a_fault_in_the_callback_is_a_page_without_a_traceback(
     assert "secret-code-value" not in "\n".join(
         r.getMessage() for r in caplog.records if r.name.startswith("mailtab")
     )
+
+
+async def test_checklists_point_at_oauth2_where_it_is_set_up(
+    client: GraphQLClient, gql: GraphQLClient
+) -> None:
+    query = "{ mailProviders { code status checklist { text } } }"
+    here = {p["code"]: p for p in (await client(query, lang="en"))["mailProviders"]}
+    there = {p["code"]: p for p in (await gql(query, lang="en"))["mailProviders"]}
+    assert here["OUTLOOK"]["status"] == there["OUTLOOK"]["status"] == "OAUTH2_ONLY"
+    mine = " ".join(item["text"] for item in here["OUTLOOK"]["checklist"])
+    theirs = " ".join(item["text"] for item in there["OUTLOOK"]["checklist"])
+    assert "press Connect with OAuth2" in mine and "choose another mail service" not in mine
+    assert "choose another mail service" in theirs and "Connect with OAuth2" not in theirs
