@@ -349,8 +349,7 @@ async def _hello(smtp: SMTP) -> SMTPResponse:
 
 
 async def _authenticate(smtp: SMTP, *, target: SmtpTarget, log: StepLog) -> None:
-    """The AUTH step: a login with the target's credentials (an OAuth2 access token with
-    XOAUTH2, else the password), or SKIPPED for a relay."""
+    """The AUTH step: XOAUTH2 with an access token, a password login, or SKIPPED for a relay."""
     if target.oauth_token is not None:
         async with log.step(StepName.AUTH) as reply:
             reply.set(

@@ -28,6 +28,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+import migrations
 from services.tokens import PREFIX, digest
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -451,11 +452,12 @@ def test_unmigrated_database_is_503_pending_migrations_like_readyz(
         assert server.process.poll() is None, "\n".join(server.lines)
         ready = httpx.get(f"{base}/readyz", timeout=20)
         assert ready.status_code == 503
-        # Every migration on disk, in order: none of them has been applied.
+        # Every migration of the package is pending: the tables are gone, none is recorded.
         on_disk = sorted(
             f"models.{path.stem}"
-            for path in (Path(__file__).parent.parent / "migrations").glob("[0-9]*.py")
+            for path in Path(migrations.__file__).parent.glob("[0-9][0-9][0-9][0-9]_*.py")
         )
+        assert on_disk[0] == "models.0001_initial"
         assert ready.json()["pendingMigrations"] == on_disk
         assert_pending_migrations(post(base, token))
     finally:
