@@ -68,6 +68,12 @@ class ChecklistItem:
 
     text: Text
     url: str | None = None
+    oauth2: bool | None = None
+    """Shown only where OAuth2 sign-in is set up (True) or only where it is not (False);
+    None: always (``oauth2`` in the JSON entry: ``"available"`` / ``"unavailable"``)."""
+
+    def shown(self, *, oauth2_available: bool) -> bool:
+        return self.oauth2 is None or self.oauth2 is oauth2_available
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +193,18 @@ def _checklist(value: object, where: str) -> tuple[ChecklistItem, ...]:
             ChecklistItem(
                 text=Text(ru=text["ru"], en=text["en"]),
                 url=_help_url(item.get("url"), f"{where}: checklist item {position}"),
+                oauth2=_when_oauth2(item.get("oauth2"), f"{where}: checklist item {position}"),
             )
         )
     return tuple(items)
+
+
+def _when_oauth2(value: object, where: str) -> bool | None:
+    if value is None:
+        return None
+    if value not in ("available", "unavailable"):
+        raise PresetError(f'{where}: oauth2 must be "available" or "unavailable"')
+    return value == "available"
 
 
 def _help_url(value: object, where: str) -> str | None:

@@ -12,7 +12,11 @@ __all__ = ["mail_providers", "mail_tab"]
 
 async def mail_providers(info: strawberry.Info) -> list[MailProvider]:
     ctx = info.context
-    return [MailProvider.from_preset(p, ctx.lang) for p in ctx.runtime.presets.values()]
+    clients = ctx.runtime.oauth_clients
+    return [
+        MailProvider.from_preset(p, ctx.lang, oauth2_available=p.code in clients)
+        for p in ctx.runtime.presets.values()
+    ]
 
 
 async def mail_tab(info: strawberry.Info) -> MailTab:

@@ -97,7 +97,9 @@ class MailProvider:
     )
 
     @classmethod
-    def from_preset(cls, preset: ProviderPreset, lang: Lang) -> MailProvider:
+    def from_preset(
+        cls, preset: ProviderPreset, lang: Lang, *, oauth2_available: bool = False
+    ) -> MailProvider:
         return cls(
             code=preset.code,
             title=preset.title(lang),
@@ -108,7 +110,11 @@ class MailProvider:
             app_password_help_url=preset.app_password_help_url,
             domains=list(preset.domains),
             status=preset.status,
-            checklist=[MailProviderChecklistItem.from_item(i, lang) for i in preset.checklist],
+            checklist=[
+                MailProviderChecklistItem.from_item(i, lang)
+                for i in preset.checklist
+                if i.shown(oauth2_available=oauth2_available)
+            ],
         )
 
 

@@ -55,6 +55,7 @@ SEND = """mutation($input: SendTestEmailInput!) {
     delivered messageId
     failure { code field message hint smtpCode smtpReply }
     errors { field code message }
+    steps { name status smtpCode smtpReply }
   } }"""
 TAB = "{ mailTab { settings { authMethod oauth { address status } } } }"
 PROVIDERS = "{ mailProviders { code oauth2Available } }"
@@ -272,6 +273,8 @@ async def test_connect_save_and_send_with_xoauth2(
 
     result = await send(client)
     assert result["delivered"] is True, result
+    [auth] = [step for step in result["steps"] if step["name"] == "AUTH"]
+    assert auth["status"] == "OK" and auth["smtpCode"] == 235
     assert recorder.auth_commands == ["XOAUTH2"]
     assert recorder.accepted == [ADDRESS]
     assert recorder.bearers == [provider.front.access_tokens[-1]]
@@ -609,3 +612,16 @@ async def test_a_fault_in_the_callback_is_a_page_without_a_traceback(
     assert "secret-code-value" not in "\n".join(
         r.getMessage() for r in caplog.records if r.name.startswith("mailtab")
     )
+
+
+async def test_checklists_point_at_oauth2_where_it_is_set_up(
+    client: GraphQLClient, gql: GraphQLClient
+) -> None:
+    query = "{ mailProviders { code status checklist { text } } }"
+    here = {p["code"]: p for p in (await client(query, lang="en"))["mailProviders"]}
+    there = {p["code"]: p for p in (await gql(query, lang="en"))["mailProviders"]}
+    assert here["OUTLOOK"]["status"] == there["OUTLOOK"]["status"] == "OAUTH2_ONLY"
+    mine = " ".join(item["text"] for item in here["OUTLOOK"]["checklist"])
+    theirs = " ".join(item["text"] for item in there["OUTLOOK"]["checklist"])
+    assert "press Connect with OAuth2" in mine and "choose another mail service" not in mine
+    assert "choose another mail service" in theirs and "Connect with OAuth2" not in theirs

@@ -145,3 +145,16 @@ def test_public_url_must_be_an_http_address(clean_env: pytest.MonkeyPatch, url: 
     clean_env.setenv("MAILTAB_PUBLIC_URL", url)
     with pytest.raises(ConfigError, match="MAILTAB_PUBLIC_URL"):
         load_settings()
+
+
+def test_a_checklist_item_may_depend_on_oauth2(tmp_path: Path) -> None:
+    entry = _entry("OUTLOOK")
+    entry["checklist"][0]["oauth2"] = "sometimes"
+    with pytest.raises(PresetError, match='oauth2 must be "available" or "unavailable"'):
+        load_presets(_file(tmp_path, entry))
+    outlook = load_presets()[ProviderCode.OUTLOOK].checklist
+    without = [item.text.en for item in outlook if item.shown(oauth2_available=False)]
+    with_it = [item.text.en for item in outlook if item.shown(oauth2_available=True)]
+    assert any("choose another mail service" in text for text in without)
+    assert any("press Connect with OAuth2" in text for text in with_it)
+    assert not any("choose another mail service" in text for text in with_it)

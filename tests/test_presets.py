@@ -37,11 +37,13 @@ def test_checklists_say_what_to_prepare_with_links() -> None:
     yandex = [item.url for item in presets[ProviderCode.YANDEX].checklist]
     assert yandex[0] == "https://mail.yandex.ru/#setup/client"  # the mail-clients settings page
     assert len(yandex) == 3  # access, app password, dropped on a password change
-    google = [item.url for item in presets[ProviderCode.GOOGLE].checklist]
-    assert google == [
+    google = presets[ProviderCode.GOOGLE].checklist
+    assert [item.url for item in google if item.shown(oauth2_available=False)] == [
         "https://support.google.com/accounts/answer/185839",
         "https://support.google.com/accounts/answer/185833",
     ]
+    # Where OAuth2 is set up, one more way: no app password at all.
+    assert len([item for item in google if item.shown(oauth2_available=True)]) == 3
     assert [item.url for item in presets[ProviderCode.MAIL_RU].checklist] == [
         "https://help.mail.ru/mail/security/protection/external"
     ]
