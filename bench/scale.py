@@ -85,13 +85,13 @@ def _measure(
 ) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="mt-bench-scale-") as folder:
         data_dir = Path(folder)
-        env: dict[str, str] = {"MAILTAB_LOG_FORMAT": "json"}
+        # The filled rows carry stored passwords: the server starts only with their key.
+        env: dict[str, str] = {"MAILTAB_LOG_FORMAT": "json", "MAILTAB_SECRET_KEY": _fernet_key()}
         database = None
         if backend == "postgres":
             database = f"mailtab_bench_{uuid.uuid4().hex[:8]}"
             _psql(f'CREATE DATABASE "{database}"')
             env["MAILTAB_DATABASE_URL"] = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
-            env["MAILTAB_SECRET_KEY"] = _fernet_key()
         try:
             _migrate(data_dir, env)
             _fill(backend, data_dir, env, size)
