@@ -42,6 +42,10 @@ REVOKED_CHANNEL = "mailtab:tokens:revoked"
 RECONNECT_SECONDS = 1.0
 
 
+def _now() -> float:
+    return time.monotonic()
+
+
 class TokenCache:
     """Live token records by digest, each until its expiry; the oldest dropped when full."""
 
@@ -59,7 +63,7 @@ class TokenCache:
         if entry is None:
             return None
         expires, record = entry
-        if time.monotonic() >= expires:
+        if _now() >= expires:
             del self._entries[digest]
             return None
         return record
@@ -67,7 +71,7 @@ class TokenCache:
     def put(self, digest: str, record: ApiToken) -> None:
         if self.seconds <= 0:
             return
-        self._entries[digest] = (time.monotonic() + self.seconds, record)
+        self._entries[digest] = (_now() + self.seconds, record)
         self._entries.move_to_end(digest)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -104,9 +108,15 @@ async def publish_revocation(redis_url: str) -> bool:
 
 
 async def listen_for_revocations(
-    redis_url: str, *, cache: TokenCache = CACHE, ready: asyncio.Event | None = None
+    redis_url: str,
+    *,
+    cache: TokenCache = CACHE,
+    ready: asyncio.Event | None = None,
+    cleared: asyncio.Event | None = None,
 ) -> None:
     """Empty ``cache`` whenever a revocation is published; reconnects until cancelled.
+
+    ``ready`` is set once subscribed, ``cleared`` after each revocation received.
 
     The cache is emptied on every (re)connection too: a revocation published while the
     connection was down would otherwise be missed.
@@ -123,6 +133,8 @@ async def listen_for_revocations(
                     ready.set()
                 async for _message in pubsub:
                     cache.clear()
+                    if cleared is not None:
+                        cleared.set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
