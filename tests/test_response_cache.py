@@ -82,7 +82,7 @@ async def test_roles_never_share_an_entry(
 
 
 def test_keys_differ_by_role_language_method_and_request() -> None:
-    base = {"method": "POST", "request": b"{}", "role": "admin", "lang": "ru"}
+    base: dict[str, Any] = {"method": "POST", "request": b"{}", "role": "admin", "lang": "ru"}
     variants = [
         base,
         {**base, "role": "viewer"},
