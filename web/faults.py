@@ -94,6 +94,8 @@ def _loaded_outage_types() -> tuple[type[BaseException], ...]:
         if loaded is not None:
             found += [getattr(loaded, name) for name in names if hasattr(loaded, name)]
     return tuple(found)
+
+
 _NETWORK_ERRNOS = {
     errno.ECONNREFUSED,
     errno.ECONNRESET,
