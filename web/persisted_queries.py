@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -108,13 +107,8 @@ class PersistedQueries:
         return len(self._texts)
 
 
-@dataclass(frozen=True, slots=True)
-class Hashed:
-    sha256: str
-    query: str | None
-
-
-def _hashed(extensions: Any) -> Hashed | None:
+def _hashed(extensions: Any) -> str | None:
+    """The requested hash (lower case), None without ``persistedQuery``; refuses a bad one."""
     if not isinstance(extensions, dict) or "persistedQuery" not in extensions:
         return None
     persisted = extensions["persistedQuery"]
@@ -126,7 +120,7 @@ def _hashed(extensions: Any) -> Hashed | None:
     sha256 = sha256.lower()
     if not _HEX_SHA256.fullmatch(sha256):
         raise PersistedQueryRefused(PersistedQueryCode.PERSISTED_QUERY_UNSUPPORTED)
-    return Hashed(sha256=sha256, query=None)
+    return sha256
 
 
 def resolve(query: Any, extensions: Any, store: PersistedQueries) -> str | None:
@@ -135,18 +129,18 @@ def resolve(query: Any, extensions: Any, store: PersistedQueries) -> str | None:
     None when the request does not use persisted queries (nothing to change); raises
     ``PersistedQueryRefused`` when it uses them wrongly or the hash is unknown.
     """
-    hashed = _hashed(extensions)
-    if hashed is None:
+    sha256 = _hashed(extensions)
+    if sha256 is None:
         return None
     if isinstance(query, str) and query:
         actual = hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()
-        if actual != hashed.sha256:
+        if actual != sha256:
             raise PersistedQueryRefused(PersistedQueryCode.PERSISTED_QUERY_HASH_MISMATCH)
-        store.keep(hashed.sha256, query)
+        store.keep(sha256, query)
         return query
     if query is not None and not isinstance(query, str):
         return None  # not a text: Strawberry refuses it as any malformed request
-    text = store.get(hashed.sha256)
+    text = store.get(sha256)
     if text is None:
         raise PersistedQueryRefused(PersistedQueryCode.PERSISTED_QUERY_NOT_FOUND)
     return text
