@@ -296,6 +296,10 @@ def _wrk(
             f"-c{connections}",
             f"-d{max(1, round(seconds))}s",
             "--latency",
+            # A loaded machine can stall a response past wrk's default 2 s: a slow answer,
+            # not a failed one.
+            "--timeout",
+            "10s",
             "-s",
             script.name,
             url,
