@@ -135,3 +135,20 @@ async def test_a_cached_answer_is_logged_and_counted_as_its_operation(
     assert line.outcome == "ok"  # type: ignore[attr-defined]
     assert line.token == "test admin"  # type: ignore[attr-defined]
     assert admin_token not in caplog.text
+
+
+async def test_a_constant_answer_over_get_may_be_reused_by_the_browser_only(
+    app: Any, anonymous: httpx.AsyncClient, answers: ResponseCache, admin_token: str
+) -> None:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    for _ in range(2):  # produced, then from the cache: the same hints
+        answer = await anonymous.get("/graphql", params={"query": PROVIDERS}, headers=headers)
+        assert answer.status_code == 200
+        assert answer.headers["cache-control"] == "private, max-age=300"
+        assert answer.headers["vary"] == "Authorization, Accept-Language"
+    posted = await _ask(anonymous, admin_token)
+    assert "cache-control" not in posted.headers
+    other = await anonymous.get(
+        "/graphql", params={"query": "{ mailTab { available } }"}, headers=headers
+    )
+    assert "cache-control" not in other.headers

@@ -55,7 +55,7 @@ from web.json_body import (
 from web.persisted_queries import MESSAGES as PERSISTED_MESSAGES
 from web.persisted_queries import PersistedQueries, PersistedQueryRefused, resolve
 from web.requests import current_request, note_outcome
-from web.response_cache import ResponseCache, cache_key
+from web.response_cache import ResponseCache, cache_hints, cache_key
 from web.security import PAGE_HEADERS, graphiql_policy
 from web.view import GraphQLView
 
@@ -145,7 +145,9 @@ class GraphQLEndpoint:
             record.operation_type = "query"
             record.operation_name = cached.operation_name
             record.note("ok")
-            return Response(cached.body, media_type="application/json")
+            answer = Response(cached.body, media_type="application/json")
+            answer.headers.update(cache_hints(request.method))
+            return answer
         try:
             request = self._with_query_text(request, body)
         except PersistedQueryRefused as exc:
@@ -158,14 +160,19 @@ class GraphQLEndpoint:
             note_outcome("bad_request")
             return error_response(400, "BAD_REQUEST", errors.NOT_JSON, lang)
         response = await self._execute(request, lang)
-        if record is not None and record.outcome == "ok" and response.status_code == 200:
-            self.answers.keep(
+        if (
+            record is not None
+            and record.outcome == "ok"
+            and response.status_code == 200
+            and self.answers.keep(
                 key,
                 body=bytes(response.body),
                 operation=record.operation,
                 operation_type=record.operation_type,
                 operation_name=record.operation_name,
             )
+        ):
+            response.headers.update(cache_hints(request.method))
         return response
 
     def _with_query_text(self, request: Request, body: bytes | None) -> Request:

@@ -21,12 +21,15 @@ __all__ = [
     "MAX_RESPONSES",
     "CachedAnswer",
     "ResponseCache",
+    "cache_hints",
     "cache_key",
 ]
 
 #: Root fields whose answer depends on the deployment only (and the role and language).
 CONSTANT_FIELDS = frozenset({"mailProviders", "__typename"})
 MAX_RESPONSES = 256
+#: How long a browser may reuse such an answer fetched over GET (a persisted query's URL).
+BROWSER_SECONDS = 300
 
 CacheKey = tuple[str, str, str, bytes]
 
@@ -37,6 +40,20 @@ class CachedAnswer:
     operation: str
     """The root field, for the request's log line and metrics."""
     operation_name: str | None
+
+
+def cache_hints(method: str) -> dict[str, str]:
+    """HTTP cache headers for a kept answer: over GET the browser may reuse it for a while.
+
+    ``private``: a shared cache (a CDN, a proxy) must not store an answer to a request with
+    a token; ``Vary`` keeps languages and tokens apart in the browser's cache too.
+    """
+    if method != "GET":
+        return {}
+    return {
+        "cache-control": f"private, max-age={BROWSER_SECONDS}",
+        "vary": "Authorization, Accept-Language",
+    }
 
 
 def cache_key(*, method: str, request: bytes, role: str, lang: str) -> CacheKey:
