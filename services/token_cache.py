@@ -40,6 +40,7 @@ MAX_ENTRIES = 1024
 REVOKED_CHANNEL = "mailtab:tokens:revoked"
 #: How long the listener waits before reconnecting to a Redis that went away.
 RECONNECT_SECONDS = 1.0
+MAX_RECONNECT_SECONDS = 30.0
 
 
 def _now() -> float:
@@ -123,12 +124,16 @@ async def listen_for_revocations(
     """
     import coredis
 
+    pause = RECONNECT_SECONDS
     while True:
         try:
             client = coredis.Redis.from_url(redis_url, connect_timeout=2, decode_responses=True)
             pubsub = client.pubsub(channels=[REVOKED_CHANNEL], ignore_subscribe_messages=True)
             async with pubsub:
                 cache.clear()
+                if pause > RECONNECT_SECONDS:
+                    log.info("revocations from Redis received again")
+                pause = RECONNECT_SECONDS
                 if ready is not None:
                     ready.set()
                 async for _message in pubsub:
@@ -138,14 +143,16 @@ async def listen_for_revocations(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning(
-                "revocations from Redis not received (%s): verified tokens are kept for at "
-                "most %s s",
-                exc.__class__.__name__,
-                cache.seconds,
-            )
+            if pause == RECONNECT_SECONDS:  # once per outage, not once per retry
+                log.warning(
+                    "revocations from Redis not received (%s): verified tokens are kept "
+                    "for at most %s s until Redis is back",
+                    exc.__class__.__name__,
+                    cache.seconds,
+                )
         cache.clear()
-        await asyncio.sleep(RECONNECT_SECONDS)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, MAX_RECONNECT_SECONDS)
 
 
 @contextlib.asynccontextmanager

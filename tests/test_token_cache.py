@@ -170,3 +170,37 @@ async def test_an_unreachable_redis_is_a_warning_without_the_url(
     assert await publish_revocation(url) is False
     assert "s3cret-pass" not in caplog.text
     assert "revocation not published" in caplog.text
+
+
+async def test_a_lost_redis_is_one_warning_and_the_bound_still_holds(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import coredis
+
+    monkeypatch.setattr(token_cache, "RECONNECT_SECONDS", 0.01)
+    monkeypatch.setattr(token_cache, "MAX_RECONNECT_SECONDS", 0.02)
+    attempts = 0
+    retried = asyncio.Event()
+    connect = coredis.Redis.from_url
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal attempts
+        attempts += 1
+        if attempts >= 4:
+            retried.set()
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(coredis.Redis, "from_url", counted)
+    cache = TokenCache(seconds=5)
+    listener = asyncio.create_task(
+        listen_for_revocations("redis://:s3cret-pass@127.0.0.1:1/0", cache=cache)
+    )
+    try:
+        await asyncio.wait_for(retried.wait(), 20)
+    finally:
+        listener.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await listener
+    warnings = [r for r in caplog.records if "not received" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "s3cret-pass" not in caplog.text
