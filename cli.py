@@ -274,7 +274,8 @@ def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from services.tokens import revoke_token
 
-    count = _with_orm(settings, lambda: revoke_token(args.name))
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    count = _with_orm(settings, lambda: revoke_token(args.name, redis_url=redis_url))
     print(f"revoked {count} token(s) named {args.name!r}")
     return 0 if count else 1
 

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     keep_alive_timeout: int = Field(default=5, ge=1, le=300)
     max_connections: int = Field(default=1000, ge=1)
     """Per worker: past it, new requests get 503 from uvicorn at once."""
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long a verified token is trusted without the database (0: never; token_cache)."""
 
     # Notifications (notifications/): the delivery workers' queue.
     notify_retry_delays: Annotated[list[float], NoDecode] = [60, 300, 900, 3600, 10800]

@@ -85,15 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     for name in chosen:
         print(f"== {name}", file=sys.stderr, flush=True)
-        rows += _runner(name)(rounds=rounds, smoke=arguments.smoke)
+        section = _runner(name)(rounds=rounds, smoke=arguments.smoke)
+        rows += section
+        # Each section's figures as soon as they are known, and the JSON so far.
+        print(_format(section, arguments.smoke), file=sys.stderr, flush=True)
+        result = {
+            "smoke": arguments.smoke,
+            "rounds": rounds,
+            "seconds": round(time.monotonic() - started, 1),
+            "rows": rows,
+        }
+        arguments.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     print(_format(rows, arguments.smoke))
-    result = {
-        "smoke": arguments.smoke,
-        "rounds": rounds,
-        "seconds": round(time.monotonic() - started, 1),
-        "rows": rows,
-    }
-    arguments.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     print(f"\nwritten: {arguments.json}", file=sys.stderr)
     return 0
 

@@ -296,6 +296,10 @@ def _wrk(
             f"-c{connections}",
             f"-d{max(1, round(seconds))}s",
             "--latency",
+            # A loaded machine can stall a response past wrk's default 2 s: a slow answer,
+            # not a failed one.
+            "--timeout",
+            "10s",
             "-s",
             script.name,
             url,
@@ -376,6 +380,11 @@ async def _python_load(
     return LoadResult(len(latencies) / elapsed, percentile(0.5), percentile(0.99), errors, "python")
 
 
+#: The server closes a connection idle for MAILTAB_KEEP_ALIVE_TIMEOUT (5 s by default):
+#: a connection idle for longer than this is replaced before the next request.
+IDLE_SECONDS = 4.0
+
+
 class KeepAlive:
     """One keep-alive HTTP/1.1 connection for sequential requests (little client overhead)."""
 
@@ -383,10 +392,17 @@ class KeepAlive:
         self.port = port
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._used = 0.0
 
     async def __aenter__(self) -> KeepAlive:
-        self._reader, self._writer = await asyncio.open_connection(LOOPBACK, self.port)
+        await self._open()
         return self
+
+    async def _open(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader, self._writer = await asyncio.open_connection(LOOPBACK, self.port)
+        self._used = time.monotonic()
 
     async def __aexit__(self, *exc: object) -> None:
         if self._writer is not None:
@@ -395,6 +411,8 @@ class KeepAlive:
     async def post(
         self, path: str, payload: Any, headers: Mapping[str, str] | None = None
     ) -> tuple[int, bytes]:
+        if time.monotonic() - self._used > IDLE_SECONDS:
+            await self._open()
         assert self._reader is not None and self._writer is not None
         body = json.dumps(payload).encode()
         head = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
@@ -415,6 +433,7 @@ class KeepAlive:
             if name.lower() == "content-length":
                 length = int(value)
         data = await self._reader.readexactly(length)
+        self._used = time.monotonic()
         return int(status_line.split()[1]), data
 
 

@@ -73,7 +73,10 @@ def _compare(
                 busy[label] = load(target, payload, head, connections=32, seconds=seconds)
                 idle[label] = load(target, payload, head, connections=1, seconds=seconds)
                 if busy[label].errors or idle[label].errors:
-                    raise RuntimeError(f"{name}: {label} answered with errors under load")
+                    raise RuntimeError(
+                        f"{name}: {label} answered with errors under load "
+                        f"({busy[label].errors} at 32 connections, {idle[label].errors} at 1)"
+                    )
             rps.append(busy["mailtab"].requests_per_second / busy["raw"].requests_per_second)
             p50.append(idle["mailtab"].p50_ms / idle["raw"].p50_ms)
             p99.append(idle["mailtab"].p99_ms / idle["raw"].p99_ms)

@@ -6,7 +6,9 @@ request below runs against ``mailtab serve``:
 
 - statements per request: counted from the server's own DEBUG log (``tortoise.db_client``
   records carry the request id), once on a database a hundred times smaller and once on the
-  full one — the counts must not change with the data;
+  full one — the counts must not change with the data. The token look-up is not counted: a
+  verified token is kept for MAILTAB_TOKEN_CACHE_SECONDS, so whether a request looks it up
+  depends on the clock, not on the data (it is one statement when it happens);
 - server time: the ``duration_ms`` of the request's access line (JSON logs), the median of
   several requests; the baseline is the same server's ``/healthz``-like cheapest request,
   ``{ __typename }``, measured in the same run.
@@ -85,13 +87,13 @@ def _measure(
 ) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="mt-bench-scale-") as folder:
         data_dir = Path(folder)
-        env: dict[str, str] = {"MAILTAB_LOG_FORMAT": "json"}
+        # The filled rows carry stored passwords: the server starts only with their key.
+        env: dict[str, str] = {"MAILTAB_LOG_FORMAT": "json", "MAILTAB_SECRET_KEY": _fernet_key()}
         database = None
         if backend == "postgres":
             database = f"mailtab_bench_{uuid.uuid4().hex[:8]}"
             _psql(f'CREATE DATABASE "{database}"')
             env["MAILTAB_DATABASE_URL"] = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}"
-            env["MAILTAB_SECRET_KEY"] = _fernet_key()
         try:
             _migrate(data_dir, env)
             _fill(backend, data_dir, env, size)
@@ -115,6 +117,7 @@ def _measure(
                             line["request_id"]
                             for line in lines
                             if line.get("logger") == "tortoise.db_client"
+                            and not _token_lookup(line.get("message", ""))
                         )
                         figures["statements"] = max(counts.get(i, 0) for i in request_ids)
                     else:
@@ -128,6 +131,10 @@ def _measure(
         finally:
             if database:
                 _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _token_lookup(sql: str) -> bool:
+    return sql.lstrip().upper().startswith("SELECT") and '"api_token"' in sql
 
 
 async def _send(

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 __all__ = ["EmailAccount", "ProgramSetting", "TestEmailAttempt"]
@@ -36,6 +37,8 @@ class EmailAccount(Model):
         table = "email_account"
         unique_together = (("address_key", "smtp_host"),)
         ordering = ("-created_at", "-id")
+        # migrations/0005_indexes.py: the listing's order.
+        indexes = (Index(fields=("created_at", "id"), name="email_account_created_id"),)
 
     @property
     def has_password(self) -> bool:
@@ -100,3 +103,9 @@ class TestEmailAttempt(Model):
     class Meta:
         table = "test_email_attempt"
         ordering = ("-created_at", "-id")
+        # migrations/0005_indexes.py: the listing's order, also under its two filters.
+        indexes = (
+            Index(fields=("created_at", "id"), name="test_email_attempt_created_id"),
+            Index(fields=("delivered", "created_at", "id"), name="test_email_attempt_delivered"),
+            Index(fields=("outcome", "created_at", "id"), name="test_email_attempt_outcome"),
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 __all__ = ["Firm", "Outlet", "OutletKind"]
@@ -45,3 +46,5 @@ class Outlet(Model):
     class Meta:
         table = "outlet"
         ordering = ("id",)
+        # migrations/0005_indexes.py: each firm's outlets in the order they are paged.
+        indexes = (Index(fields=("firm_id", "id"), name="outlet_firm_id"),)

@@ -37,7 +37,13 @@ __all__ = [
 async def list_firms(limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> list[Firm]:
     """Our firms, oldest first: one page of them."""
     wanted = page(limit, offset)
-    records = await FirmModel.all().order_by("id").offset(wanted.offset).limit(wanted.limit)
+    records = (
+        await FirmModel.all()
+        .order_by("id")
+        .offset(wanted.offset)
+        .limit(wanted.limit)
+        .only("id", "name", "inn", "kpp")  # what Firm.from_model reads
+    )
     return [Firm.from_model(f) for f in records]
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from models import ApiToken, Role
 from services.errors import TokenNameTaken
+from services.token_cache import CACHE, publish_revocation
 
 __all__ = [
     "authenticate",
@@ -64,20 +65,36 @@ async def _free_name(base: str) -> str:
 
 
 async def authenticate(token: str) -> ApiToken | None:
-    """The live token record for a presented token, or None."""
+    """The live token record for a presented token, or None.
+
+    A token the database confirmed is kept for a few seconds (``services.token_cache``).
+    """
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
-    record = await ApiToken.get_or_none(token_hash=digest(token))
+    key = digest(token)
+    cached = CACHE.get(key)
+    if cached is not None:
+        return cached
+    record = await ApiToken.get_or_none(token_hash=key)
     if record is None or record.revoked_at is not None:
         return None
+    CACHE.put(key, record)
     return record
 
 
-async def revoke_token(name: str) -> int:
-    """Revoke every live token with that name; the number revoked."""
-    return await ApiToken.filter(name=name, revoked_at__isnull=True).update(
+async def revoke_token(name: str, *, redis_url: str | None = None) -> int:
+    """Revoke every live token with that name; the number revoked.
+
+    This process forgets its verified tokens at once; with ``redis_url`` every instance
+    listening for revocations does too (others within ``MAILTAB_TOKEN_CACHE_SECONDS``).
+    """
+    count = await ApiToken.filter(name=name, revoked_at__isnull=True).update(
         revoked_at=datetime.now(UTC)
     )
+    CACHE.clear()
+    if redis_url and count:
+        await publish_revocation(redis_url)
+    return count
 
 
 async def ensure_first_token() -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -23,16 +24,19 @@ from graphql import (
     get_operation_ast,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    ParserCache,
     SchemaExtension,
+    max_aliases,
+    query_depth_limiter,
 )
 
 from config import Settings
 from i18n import DEFAULT_LANG, Text
 from resolvers.auth import SenderScope
+from web.document_cache import MAX_DOCUMENTS, ValidDocuments
 from web.error_policy import ErrorPolicy, HideSuggestions
 from web.query_cost import QueryCost
 from web.requests import current_request
@@ -92,17 +96,24 @@ def schema_extensions(settings: Settings) -> list[Extension]:
     it in reverse: ``RequestFacts`` first sees the final, safe errors; ``ErrorPolicy`` last
     makes them safe before anything else looks at them.
     """
+    # The depth and alias rules are made once, not per request: the same rule classes every
+    # time let a validated document be recognised (web.document_cache).
+    limits: list[type[ASTValidationRule]] = [
+        query_depth_limiter.create_validator(settings.max_query_depth, None, None),
+        max_aliases.create_validator(settings.max_aliases),
+    ]
     extensions: list[Extension] = [
         RequestFacts,
         OperationNameRequired,
-        lambda: QueryCost(max_cost=settings.max_query_cost, max_fields=settings.max_query_fields),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=MAX_DOCUMENTS),
+        lambda: QueryCost(max_cost=settings.max_query_cost, max_fields=settings.max_query_fields),
+        lambda: AddValidationRules(limits),
         SenderScope,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    extensions.append(ValidDocuments)
     if not suggestions_enabled(settings):
         extensions.append(HideSuggestions)
     extensions.append(ErrorPolicy)

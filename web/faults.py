@@ -18,6 +18,7 @@ import errno
 import importlib
 import logging
 import socket
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,9 +77,25 @@ _OUTAGE_TYPES: tuple[type[BaseException], ...] = (
         "CrashShutdownError",
         "TooManyConnectionsError",
     ),
-    *_optional_types("redis.exceptions", "ConnectionError", "TimeoutError"),
-    *_optional_types("coredis.exceptions", "ConnectionError", "TimeoutError"),
 )
+#: The Redis clients' own: looked up when an error is judged, not imported at start-up
+#: (coredis alone costs a tenth of a second): an exception of theirs exists only once the
+#: client module has been loaded.
+_REDIS_OUTAGE_TYPES = (
+    ("redis.exceptions", ("ConnectionError", "TimeoutError")),
+    ("coredis.exceptions", ("ConnectionError", "TimeoutError")),
+)
+
+
+def _loaded_outage_types() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = []
+    for module, names in _REDIS_OUTAGE_TYPES:
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            found += [getattr(loaded, name) for name in names if hasattr(loaded, name)]
+    return tuple(found)
+
+
 _NETWORK_ERRNOS = {
     errno.ECONNREFUSED,
     errno.ECONNRESET,
@@ -95,7 +112,7 @@ def is_outage(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _OUTAGE_TYPES):
+        if isinstance(current, _OUTAGE_TYPES + _loaded_outage_types()):
             return True
         # asyncpg reports "every address refused" as a plain OSError without an errno.
         if type(current) is OSError and (current.errno is None or current.errno in _NETWORK_ERRNOS):

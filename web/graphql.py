@@ -11,10 +11,14 @@
    ``MAX_JSON_DEPTH`` levels (400 otherwise: Strawberry would fail on some of these with a 500).
 4. The bearer token (401), looked up within a bounded wait: 503 ``SERVICE_UNAVAILABLE``
    when the database cannot be reached.
-5. Execution. Strawberry refuses mutations over GET (405 here). A response body over
+5. Answers kept for deployment-constant queries (``web.response_cache``, per request,
+   role and language), then a persisted query's text put back from its hash
+   (``web.persisted_queries``: ``PERSISTED_QUERY_NOT_FOUND``, a hash that is not the
+   text's is refused).
+6. Execution. Strawberry refuses mutations over GET (405 here). A response body over
    ``max_response_bytes`` is replaced by a ``RESPONSE_TOO_LARGE`` error (HTTP 200, as other
    GraphQL errors): the cost limit bounds the work, this cap what one response may carry.
-Steps 3–5 run under the per-operation time budget (``operation_timeout``): past it the
+Steps 3–6 run under the per-operation time budget (``operation_timeout``): past it the
 operation is cancelled — an open transaction rolls back — and the client gets 504
 ``TIMEOUT``. The response is built inside the budget and sent after it, so a late timeout
 can never interrupt a response that has started.
@@ -23,7 +27,9 @@ can never interrupt a response that has started.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from urllib.parse import urlencode
 
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -38,8 +44,18 @@ from services import tokens
 from web import errors
 from web.errors import error_response
 from web.faults import describe_fault
-from web.json_body import MAX_JSON_DEPTH, NestedTooDeeply, UnusableJson, load_json, remember
+from web.json_body import (
+    MAX_JSON_DEPTH,
+    NestedTooDeeply,
+    UnusableJson,
+    load_json,
+    parsed,
+    remember,
+)
+from web.persisted_queries import MESSAGES as PERSISTED_MESSAGES
+from web.persisted_queries import PersistedQueries, PersistedQueryRefused, resolve
 from web.requests import current_request, note_outcome
+from web.response_cache import ResponseCache, cache_hints, cache_key
 from web.security import PAGE_HEADERS, graphiql_policy
 from web.view import GraphQLView
 
@@ -67,6 +83,8 @@ class GraphQLEndpoint:
         self.max_response = settings.max_response_bytes
         self.budget = settings.operation_timeout
         self.db_wait = settings.db_wait
+        self.answers = ResponseCache()
+        self.persisted = PersistedQueries()
         self.page_headers = dict(PAGE_HEADERS)
         if view.graphql_ide:
             self.page_headers["content-security-policy"] = graphiql_policy(view.graphql_ide_html)
@@ -106,11 +124,13 @@ class GraphQLEndpoint:
             )
 
     async def _guarded(self, request: Request, lang: Lang) -> Response:
+        sent: bytes = request.scope.get("query_string", b"")
+        body: bytes | None = None
         if request.method == "POST":
-            body = await self._read_body(request, lang)
-            if isinstance(body, Response):
-                return body
-            request = Request(_json_content_type(request.scope), _replay(body, request.receive))
+            read = await self._read_body(request, lang)
+            if isinstance(read, Response):
+                return read
+            sent = body = read
         token = await self._authenticate(request, lang)
         if isinstance(token, Response):
             return token
@@ -118,7 +138,68 @@ class GraphQLEndpoint:
         record = current_request()
         if record is not None:
             record.token_name = token.name
-        return await self._execute(request, lang)
+        key = cache_key(method=request.method, request=sent, role=token.role.value, lang=lang)
+        cached = self.answers.get(key)
+        if cached is not None and record is not None:
+            record.operation = cached.operation
+            record.operation_type = "query"
+            record.operation_name = cached.operation_name
+            record.note("ok")
+            answer = Response(cached.body, media_type="application/json")
+            answer.headers.update(cache_hints(request.method))
+            return answer
+        try:
+            request = self._with_query_text(request, body)
+        except PersistedQueryRefused as exc:
+            note_outcome("errors" if exc.status == 200 else "bad_request")
+            return error_response(exc.status, exc.code.value, PERSISTED_MESSAGES[exc.code], lang)
+        except UnusableJson as exc:
+            note_outcome("bad_request")
+            return _unusable_json(exc, lang)
+        except ValueError:
+            note_outcome("bad_request")
+            return error_response(400, "BAD_REQUEST", errors.NOT_JSON, lang)
+        response = await self._execute(request, lang)
+        if (
+            record is not None
+            and record.outcome == "ok"
+            and response.status_code == 200
+            and self.answers.keep(
+                key,
+                body=bytes(response.body),
+                operation=record.operation,
+                operation_type=record.operation_type,
+                operation_name=record.operation_name,
+            )
+        ):
+            response.headers.update(cache_hints(request.method))
+        return response
+
+    def _with_query_text(self, request: Request, body: bytes | None) -> Request:
+        """The request as Strawberry gets it: a persisted query's text put back (if any).
+
+        Raises ``PersistedQueryRefused``, or ``ValueError`` for a GET ``extensions`` that
+        is not usable JSON.
+        """
+        if body is not None:
+            payload = parsed(body)
+            text = resolve(payload.get("query"), payload.get("extensions"), self.persisted)
+            if text is not None and payload.get("query") != text:
+                payload = {**payload, "query": text}
+                body = json.dumps(payload, ensure_ascii=False).encode()
+                remember(body, payload)
+            scope = _json_content_type(request.scope)
+            return Request(scope, _replay(body, request.receive))
+        params = request.query_params
+        if "extensions" not in params:
+            return request
+        extensions = load_json(params["extensions"])
+        text = resolve(params.get("query"), extensions, self.persisted)
+        if text is None or params.get("query") == text:
+            return request
+        pairs = [(k, v) for k, v in params.multi_items() if k != "query"] + [("query", text)]
+        scope = {**request.scope, "query_string": urlencode(pairs).encode("ascii")}
+        return Request(scope, request.receive)
 
     def _is_ide_page(self, request: Request) -> bool:
         return (
