@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from aiosmtplib import SMTPException, SMTPResponseException, SMTPServerDisconnected
 from tortoise import timezone
-from tortoise.exceptions import DBConnectionError, OperationalError
+from tortoise.exceptions import DBConnectionError
 
 from config import Settings
 from mail import explain
@@ -44,6 +44,7 @@ from mail.errors import (
 from mail.failures import DiagnosisContext, FailureCode, SmtpFailure
 from mail.presets import ProviderCode, ProviderPreset
 from models import Notification
+from models.db import is_missing_database, is_unmigrated
 from notifications import queue
 from notifications.credentials import Credentials, account_credentials
 from notifications.letter import Letter, build_notification
@@ -58,8 +59,6 @@ from services.secrets import PasswordBox
 __all__ = ["Worker", "worker_name"]
 
 log = logging.getLogger("mailtab.notify")
-#: What a batch meets when the database is down or its tables are missing.
-_DATABASE_TROUBLE = (DBConnectionError, OperationalError, ConnectionError, TimeoutError)
 
 #: What sending a letter raises when the server, the network or the letter is at fault.
 _SEND_ERRORS = (
@@ -111,31 +110,15 @@ class Worker:
 
     async def run(self) -> None:
         log.info("notification worker %s started", self.owner)
-        database_trouble = False
+        trouble: str | None = None
         try:
             while not self.stopping.is_set():
                 try:
                     handled = await self.run_once()
-                except _DATABASE_TROUBLE as exc:
-                    # Unreachable, or not migrated yet (no such table): an operator's matter,
-                    # said once per spell, without a traceback; the worker keeps polling.
-                    if not database_trouble:
-                        log.warning(
-                            "notification worker %s: the database cannot be used (%s); "
-                            "retrying every %s s",
-                            self.owner,
-                            type(exc).__name__,
-                            self.settings.notify_poll_seconds,
-                        )
-                    database_trouble = True
+                    trouble = None
+                except Exception as exc:  # the database is down, say: wait and try again
                     handled = 0
-                except Exception:
-                    log.exception("notification worker %s: a batch failed", self.owner)
-                    handled = 0
-                else:
-                    if database_trouble:
-                        log.info("notification worker %s: the database is back", self.owner)
-                    database_trouble = False
+                    trouble = self._trouble(exc, trouble)
                 if handled:
                     continue
                 await self._close_session()
@@ -145,6 +128,21 @@ class Worker:
         finally:
             await self._close_session()
             log.info("notification worker %s stopped", self.owner)
+
+    def _trouble(self, exc: Exception, before: str | None) -> str:
+        """Say once (not on every poll) that the database cannot be used; a bug in full."""
+        if is_unmigrated(exc):
+            reason = "the database lacks migrations: run `mailtab migrate`"
+        elif is_missing_database(exc) or isinstance(
+            exc, OSError | TimeoutError | DBConnectionError
+        ):
+            reason = f"the database is unreachable ({type(exc).__name__})"
+        else:
+            log.exception("notification worker %s: a batch failed", self.owner)
+            return "error"
+        if reason != before:
+            log.warning("notification worker %s waits: %s", self.owner, reason)
+        return reason
 
     async def run_once(self) -> int:
         """Claim and send one batch; the number of letters attempted."""
