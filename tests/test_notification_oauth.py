@@ -8,6 +8,7 @@ provider's userinfo endpoint. The worker is built as ``mailtab worker`` builds i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -111,12 +112,13 @@ async def make_worker(
     service's Runtime (as ``serve`` does) or, ``shared=False``, making its own token store."""
     made: list[Worker] = []
 
-    def make(*, shared: bool = True) -> Worker:
+    def make(*, shared: bool = True, **extra: Any) -> Worker:
         settings = make_settings(
             database_url,
             data_dir,
             **overrides(providers_file, certificates),
             notify_retry_delays="0,0",
+            **extra,
         )
         runtime = build_runtime(settings)
         oauth = runtime if shared else None
@@ -186,6 +188,29 @@ async def test_letters_go_with_xoauth2_and_the_cached_access_token(
     assert provider.front.grants.count("refresh_token") == refreshes + 1
     assert recorder.bearers == [cached, provider.front.access_tokens[-1]]
     assert provider.front.access_tokens[-1] != cached
+
+
+async def test_two_workers_with_an_expired_token_refresh_it_once(
+    make_worker: WorkerFactory,
+    saved: None,
+    provider: RunningProvider,
+    smtp: tuple[int, XOAuth2Recorder],
+) -> None:
+    """Two worker processes' worth (each its own Runtime): one refresh reaches the provider."""
+    _, recorder = smtp
+    first, second = make_worker(notify_batch_size=2), make_worker(notify_batch_size=2)
+    assert first.oauth is not second.oauth
+    await expire_access_token()
+    refreshes = provider.front.grants.count("refresh_token")
+    ids = await queue(*(f"buyer{n}@example.org" for n in range(4)))
+    # On PostgreSQL each claims its two; SQLite's one writer may leave the second empty-handed.
+    handled = await asyncio.gather(first.run_once(), second.run_once())
+    assert handled[0] + handled[1] >= 2
+    await asyncio.gather(drain(first), drain(second))
+    assert await statuses(ids) == [NotificationStatus.SENT] * 4
+    assert provider.front.grants.count("refresh_token") == refreshes + 1
+    assert set(recorder.bearers) == {provider.front.access_tokens[-1]}
+    assert len(recorder.messages) == 4
 
 
 async def test_a_refused_refresh_pauses_the_queue_until_reconnected_and_saved(
