@@ -38,11 +38,11 @@ class Credentials:
 
 
 async def account_credentials(
-    account: EmailAccount, *, box: PasswordBox, oauth: OAuthRuntime | None = None
+    account: EmailAccount, *, box: PasswordBox, oauth: OAuthRuntime
 ) -> Credentials:
     """The login of ``account``: its address with the stored password (or none), or with
     its OAuth2 access token when it was saved with OAuth2 (``oauth`` gets the token)."""
-    if account.auth_method == AuthMethod.OAUTH2 and oauth is not None:
+    if account.auth_method == AuthMethod.OAUTH2:
         return await _oauth2_credentials(account, oauth=oauth)
     if not account.password_encrypted:
         return Credentials(username=account.address)
