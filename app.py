@@ -107,7 +107,7 @@ def create_app(settings: Settings, *, delivery_worker: bool = False) -> Starlett
 def _start_worker(settings: Settings, runtime: Runtime) -> tuple[Worker, asyncio.Task[None]]:
     from notifications.worker import Worker
 
-    worker = Worker(settings=settings, presets=runtime.presets, box=runtime.box)
+    worker = Worker(settings=settings, presets=runtime.presets, box=runtime.box, oauth=runtime)
     return worker, asyncio.create_task(worker.run(), name="notification-worker")
 
 

@@ -195,7 +195,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
         from notifications.worker import Worker
 
-        worker = Worker(settings=settings, presets=runtime.presets, box=runtime.box)
+        worker = Worker(settings=settings, presets=runtime.presets, box=runtime.box, oauth=runtime)
         if args.once:
             while await worker.run_once():
                 pass

@@ -42,6 +42,11 @@ ACCOUNT_FAILURES = frozenset(
         FailureCode.TLS_CERTIFICATE,
         FailureCode.NOT_SMTP_SERVER,
         FailureCode.ADDRESS_NOT_ALLOWED,
+        # OAuth2: the provider refused the refresh (reconnect), or this deployment has no
+        # client for it; an outage of the provider (OAUTH2_PROVIDER_UNAVAILABLE) is retried.
+        FailureCode.OAUTH2_REAUTHORIZATION_REQUIRED,
+        FailureCode.OAUTH2_PROVIDER_REFUSED,
+        FailureCode.OAUTH2_NOT_CONFIGURED,
     }
 )
 #: Permanent refusals of one letter.

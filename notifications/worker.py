@@ -49,10 +49,12 @@ from notifications import queue
 from notifications.credentials import Credentials, account_credentials
 from notifications.letter import Letter, build_notification
 from notifications.limits import daily_limits, room
+from notifications.oauth_login import is_login_refusal, oauth_access, refused_again, renewed_token
 from notifications.pause import active_pause, pause_account
 from notifications.policy import Decision, decide, retry_at
 from notifications.session import AccountTarget, SmtpSession
 from services import telemetry
+from services.mail_oauth import OAuthRuntime
 from services.mail_settings import StoredSettings, load_stored_settings
 from services.secrets import PasswordBox
 
@@ -76,9 +78,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Run:
-    """What one batch is sent with: the saved settings, their account's login and limits."""
+    """What one batch is sent with: the saved settings, their account's login and limits
+    (a new OAuth2 token, after the server refused the old one, replaces the login)."""
 
     stored: StoredSettings
     target: AccountTarget
@@ -96,10 +99,14 @@ class Worker:
         presets: dict[ProviderCode, ProviderPreset],
         box: PasswordBox,
         owner: str | None = None,
+        oauth: OAuthRuntime | None = None,
     ) -> None:
         self.settings = settings
         self.presets = presets
         self.box = box
+        # OAuth2 accounts: one token store for the worker's lifetime (the service's own when
+        # it runs in-process), never one per letter.
+        self.oauth = oauth or oauth_access(settings=settings, presets=presets, box=box)
         self.owner = owner or worker_name()
         self.stopping = asyncio.Event()
         self._session: SmtpSession | None = None
@@ -174,7 +181,7 @@ class Worker:
             await asyncio.shield(queue.release([n.id for n in letters], owner=self.owner))
 
     async def _prepare(self, stored: StoredSettings) -> _Run:
-        credentials = await account_credentials(stored.account, box=self.box)
+        credentials = await account_credentials(stored.account, box=self.box, oauth=self.oauth)
         settings = self.settings
         target = AccountTarget(
             host=stored.smtp_host,
@@ -254,6 +261,8 @@ class Worker:
         attempt = letter.attempts + 1
         context = self._context(letter, run)
         failure = await self._deliver(letter, run, context, built)
+        if failure is not None and self._token_refused(failure, run):
+            failure = await self._with_new_token(letter, run, built)
         account_id = run.stored.account.id
         if failure is None:
             kept = await queue.mark_sent(letter, owner=self.owner, account_id=account_id)
@@ -290,6 +299,8 @@ class Worker:
         """Send one letter; None when the server took it, else the classified failure."""
         if run.credentials.unreadable:
             return replace(explain.auth_failed(context, ""), field="password")
+        if run.credentials.failure is not None:
+            return run.credentials.failure  # no OAuth2 token: nothing was sent
         if isinstance(message, LetterError):
             return _letter_failure(message)
         stored = run.stored
@@ -324,6 +335,37 @@ class Worker:
                 raise
             await session.open()
             await session.send(message, envelope_from=sender, recipient=to)
+
+    def _token_refused(self, failure: SmtpFailure, run: _Run) -> bool:
+        """The server refused the OAuth2 token at login (the session never opened)."""
+        session = self._session
+        return (
+            run.credentials.oauth2_token is not None
+            and is_login_refusal(failure)
+            and (session is None or not session.is_open)
+        )
+
+    async def _with_new_token(
+        self, letter: Notification, run: _Run, built: Letter | LetterError
+    ) -> SmtpFailure | None:
+        """Forget the refused token, refresh once and send again; refused again: the account's
+        failure. The first try ended at AUTH, so the letter was not sent."""
+        refused = run.credentials.oauth2_token
+        assert refused is not None
+        got = await renewed_token(run.stored.account, refused, access=self.oauth)
+        if isinstance(got, SmtpFailure):
+            run.credentials = replace(run.credentials, oauth2_token=None, failure=got)
+            return got
+        run.credentials = replace(run.credentials, oauth2_token=got)
+        run.target = replace(run.target, credentials=run.credentials)
+        await self._close_session()
+        self._session = SmtpSession(
+            run.target, max_letters=self.settings.notify_letters_per_connection
+        )
+        failure = await self._deliver(letter, run, self._context(letter, run), built)
+        if failure is not None and is_login_refusal(failure) and not self._session.is_open:
+            return refused_again(failure, address=run.stored.address)
+        return failure
 
     def _context(self, letter: Notification, run: _Run) -> DiagnosisContext:
         return DiagnosisContext(

@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from config import Settings
 from i18n import Lang, Text
 from mail.failures import FailureCode, SmtpFailure
-from mail.presets import ProviderCode
+from mail.presets import ProviderCode, ProviderPreset
 from models import ApiToken
 from oauth import exchange
+from oauth.clients import OAuthClient
 from oauth.errors import (
     CallbackProblem,
     MailOAuthErrorCode,
@@ -46,7 +48,7 @@ from oauth.texts import (
     RETURN_URL_REFUSED,
     USE_OAUTH2_HINT,
 )
-from oauth.tokens import disconnect, find_connection, store_connection
+from oauth.tokens import TokenStore, disconnect, find_connection, store_connection
 from services.addresses import clean_email
 from services.errors import FieldError, MailFormCode, Problems
 from services.mail_form import unavailable_error
@@ -56,6 +58,7 @@ from services.runtime import Runtime
 __all__ = [
     "LOGIN_REFUSALS",
     "DisconnectOutcome",
+    "OAuthRuntime",
     "SignInOutcome",
     "StartOutcome",
     "access_token_for",
@@ -74,6 +77,20 @@ log = logging.getLogger("mailtab.oauth")
 RETURN_URL_MAX = 2000
 #: An OAuth2 error code as RFC 6749 allows it; anything else is not repeated to the user.
 _ERROR_CODE = re.compile(r"[a-z0-9_.-]{1,64}", re.IGNORECASE)
+
+
+class OAuthRuntime(Protocol):
+    """What getting and forgetting access tokens needs: the service's Runtime has it, and so
+    does a notification worker (one TokenStore for its lifetime)."""
+
+    @property
+    def presets(self) -> dict[ProviderCode, ProviderPreset]: ...
+
+    @property
+    def oauth_clients(self) -> dict[ProviderCode, OAuthClient]: ...
+
+    @property
+    def oauth_tokens(self) -> TokenStore: ...
 
 
 @dataclass(slots=True)
@@ -168,7 +185,7 @@ async def start_mail_oauth(
     return StartOutcome(authorization_url=url)
 
 
-def _not_configured(runtime: Runtime, provider: ProviderCode) -> Text:
+def _not_configured(runtime: OAuthRuntime, provider: ProviderCode) -> Text:
     title = runtime.presets[provider].title
     return Text(
         NOT_CONFIGURED.ru.format(title=title.ru, code=provider.value),
@@ -289,7 +306,7 @@ LOGIN_REFUSALS = frozenset(
 
 
 async def forget_access_token(
-    provider: ProviderCode, address_key: str, token: str, *, runtime: Runtime
+    provider: ProviderCode, address_key: str, token: str, *, runtime: OAuthRuntime
 ) -> None:
     """The SMTP server refused the access token: the next one is refreshed first."""
     client = runtime.oauth_clients.get(provider)
@@ -328,7 +345,7 @@ def _failure(code: FailureCode, message: Text, hint: Text) -> SmtpFailure:
 
 
 async def access_token_for(
-    provider: ProviderCode, address_key: str, *, runtime: Runtime
+    provider: ProviderCode, address_key: str, *, runtime: OAuthRuntime
 ) -> str | SmtpFailure:
     """Send's XOAUTH2 access token for the mailbox, or why the letter cannot go out."""
     client = runtime.oauth_clients.get(provider)
