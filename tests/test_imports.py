@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("app.py", "cli.py", "config.py", "i18n.py", "textrules.py")
-PACKAGES = ("web", "schema", "resolvers", "services", "mail", "models")
+PACKAGES = ("web", "schema", "resolvers", "notifications", "services", "oauth", "mail", "models")
 
 
 def product_modules() -> list[str]:
@@ -28,20 +27,46 @@ def product_modules() -> list[str]:
     return names
 
 
-def first_import(module: str) -> tuple[str, str]:
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import {module}"
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60
-    )
-    return module, done.stderr.strip().splitlines()[-1] if done.returncode else ""
-
-
 def test_every_product_module_imports_first_in_a_fresh_interpreter() -> None:
     modules = product_modules()
     assert {"schema.root", "services.errors", "mail.errors", "web.graphql"} <= set(modules)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        failures = {name: error for name, error in pool.map(first_import, modules) if error}
-    assert failures == {}
+    # tests/import_each.py: one fresh interpreter, one forked child per module.
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.argv[1:] = {modules!r}; "
+        f"import runpy; runpy.run_path({str(ROOT / 'tests' / 'import_each.py')!r}, "
+        "run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
+
+
+def test_a_cycle_hidden_by_import_order_is_found(tmp_path: Path) -> None:
+    """The forked imports see what a fresh interpreter sees (the shape of the old schema root).
+
+    ``cyc/__init__`` imports a resolver that imports ``cyc.types``: importing ``cyc`` first
+    works, importing the resolver first meets itself half-initialized.
+    """
+    (tmp_path / "cyc").mkdir()
+    (tmp_path / "cyc" / "__init__.py").write_text("from resolv.m import fn\n")
+    (tmp_path / "cyc" / "types.py").write_text("T = 1\n")
+    (tmp_path / "resolv").mkdir()
+    (tmp_path / "resolv" / "__init__.py").write_text("")
+    (tmp_path / "resolv" / "m.py").write_text(
+        "from cyc.types import T\n\ndef fn():\n    return T\n"
+    )
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); sys.argv[1:] = ['cyc', 'resolv.m']; "
+        f"import runpy; runpy.run_path({str(ROOT / 'tests' / 'import_each.py')!r}, "
+        "run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith("resolv.m: ImportError"), done.stdout
+    assert "partially initialized" in done.stdout
 
 
 @pytest.mark.parametrize("package", PACKAGES)
