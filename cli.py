@@ -139,7 +139,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     async def first_start() -> str | None:
         config = tortoise_config(settings.db_url)
-        pending = await pending_migrations(config["apps"])
+        # The embedded database was migrated just above: nothing can be pending there.
+        pending = [] if settings.embedded else await pending_migrations(config["apps"])
         if pending:
             raise Fatal(
                 f"the database lacks migrations {', '.join(pending)}: run `mailtab migrate` first"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, field
 
 from textrules import replace_controls
 
-__all__ = ["MAX_REPLY_LENGTH", "redact_reply"]
+__all__ = ["MAX_REPLY_LENGTH", "Redactor", "redact_reply"]
 
 #: Longest server reply passed on; real replies are a line or two.
 MAX_REPLY_LENGTH = 500
@@ -21,26 +22,51 @@ MAX_REPLY_LENGTH = 500
 
 def redact_reply(text: str, *, secrets: Sequence[str], username: str | None = None) -> str:
     """A server's text safe to show: secrets and AUTH payloads cut out, controls dropped, capped."""
-    # Controls go first: turning them into spaces must not be able to re-form a secret.
-    text = replace_controls(text, " ", keep="\n")
-    # An AUTH command echoed back ("unrecognized command: AUTH PLAIN AGFk...") carries
-    # the credentials whatever the password is.
-    text = _AUTH_PAYLOAD.sub(r"\1***", text)
-    variants = sorted(_secret_variants(secrets, username), key=len, reverse=True)
-    for variant in variants:
-        text = re.sub(re.escape(variant), "***", text, flags=re.IGNORECASE)
-    if any(variant.lower() in text.lower() for variant in variants):
-        # A secret that survives its own removal (a password of asterisks): drop it all.
-        return ""
-    shapes = _secret_shapes(secrets, username)
-    text = _cut_shapes(text, shapes)
-    remaining = _shape(text)
-    if any(shape in remaining for shape in shapes):
-        return ""  # re-formed around a cut: nothing of this reply can be trusted
-    text = text.strip()
-    if len(text) > MAX_REPLY_LENGTH:
-        text = text[: MAX_REPLY_LENGTH - 1].rstrip() + "…"
-    return text
+    return Redactor.of(secrets=secrets, username=username).redact(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """``redact_reply`` for one conversation's secrets, their forms worked out once.
+
+    A conversation redacts every reply of the server (nine or so per letter) with the same
+    secrets: the variants and shapes below are computed once for all of them.
+    """
+
+    variants: tuple[re.Pattern[str], ...] = field(repr=False)
+    lowered: tuple[str, ...] = field(repr=False)
+    shapes: frozenset[str] = field(repr=False)
+
+    @classmethod
+    def of(cls, *, secrets: Sequence[str], username: str | None = None) -> Redactor:
+        variants = sorted(_secret_variants(secrets, username), key=len, reverse=True)
+        return cls(
+            variants=tuple(re.compile(re.escape(v), flags=re.IGNORECASE) for v in variants),
+            lowered=tuple(variant.lower() for variant in variants),
+            shapes=frozenset(_secret_shapes(secrets, username)),
+        )
+
+    def redact(self, text: str) -> str:
+        """``text`` safe to show (see ``redact_reply``)."""
+        # Controls go first: turning them into spaces must not be able to re-form a secret.
+        text = replace_controls(text, " ", keep="\n")
+        # An AUTH command echoed back ("unrecognized command: AUTH PLAIN AGFk...") carries
+        # the credentials whatever the password is.
+        text = _AUTH_PAYLOAD.sub(r"\1***", text)
+        for variant in self.variants:
+            text = variant.sub("***", text)
+        low = text.lower()
+        if any(variant in low for variant in self.lowered):
+            # A secret that survives its own removal (a password of asterisks): drop it all.
+            return ""
+        text = _cut_shapes(text, self.shapes)
+        remaining = _shape(text)
+        if any(shape in remaining for shape in self.shapes):
+            return ""  # re-formed around a cut: nothing of this reply can be trusted
+        text = text.strip()
+        if len(text) > MAX_REPLY_LENGTH:
+            text = text[: MAX_REPLY_LENGTH - 1].rstrip() + "…"
+        return text
 
 
 #: SASL mechanism names (RFC 4422 registry, the usual ones): an EHLO reply lists them after
@@ -55,7 +81,7 @@ _AUTH_PAYLOAD = re.compile(rf"(?i)(\bAUTH\s+[A-Z0-9_-]+\s+)(?!{_MECHANISMS}(?:\s
 def _shape(text: str) -> str:
     """Letters and digits only, lowercased: a form with anything put between its characters
     ("p a s s", "p-a-s-s", a hex dump "70 61 73 73", "\\x70\\x61") has the same shape."""
-    return "".join(ch.lower() for ch in text if ch.isalnum())
+    return "".join(map(str.lower, filter(str.isalnum, text)))
 
 
 def _secret_shapes(secrets: Sequence[str], username: str | None) -> set[str]:
@@ -82,7 +108,7 @@ def _secret_shapes(secrets: Sequence[str], username: str | None) -> set[str]:
     return {shape for shape in shapes if shape}
 
 
-def _cut_shapes(text: str, shapes: set[str]) -> str:
+def _cut_shapes(text: str, shapes: Set[str]) -> str:
     """``text`` with every stretch whose letters and digits spell one of ``shapes`` cut out.
 
     Matched on the shape of the text (linear, no backtracking whatever the password),

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from aiosmtplib import SMTPResponse, SMTPResponseException
 
-from mail.redact import redact_reply
+from mail.redact import Redactor
 
 __all__ = ["SmtpStep", "StepLog", "StepName", "StepReply", "StepStatus"]
 
@@ -113,6 +113,7 @@ class StepLog:
     secrets: Sequence[str] = field(default=(), repr=False)
     username: str | None = field(default=None, repr=False)
     steps: list[SmtpStep] = field(default_factory=list)
+    _redactor: Redactor | None = field(default=None, init=False, repr=False)
 
     @asynccontextmanager
     async def step(
@@ -157,7 +158,7 @@ class StepLog:
     ) -> None:
         if code == _AUTH_CHALLENGE:
             text = None
-        safe = redact_reply(text, secrets=self.secrets, username=self.username) if text else ""
+        safe = self._redact(text) if text else ""
         self.steps.append(
             SmtpStep(
                 name=name,
@@ -167,6 +168,11 @@ class StepLog:
                 smtp_reply=safe or None,
             )
         )
+
+    def _redact(self, text: str) -> str:
+        if self._redactor is None:  # the secrets' forms, worked out once per conversation
+            self._redactor = Redactor.of(secrets=self.secrets, username=self.username)
+        return self._redactor.redact(text)
 
 
 def _reply_of(exc: BaseException) -> tuple[int | None, str | None]:

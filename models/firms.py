@@ -25,6 +25,8 @@ class Firm(Model):
 
     outlets: fields.ReverseRelation[Outlet]
 
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
+
     class Meta:
         table = "firm"
         ordering = ("id",)
@@ -42,6 +44,8 @@ class Outlet(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     firm_id: int
+
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
 
     class Meta:
         table = "outlet"

@@ -45,6 +45,8 @@ class Notification(Model):
     last_failure = fields.TextField(null=True)
     """The classified failure as JSON (mail.failures.SmtpFailure, both languages)."""
 
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
+
     class Meta:
         table = "notification"
         indexes = (("status", "next_attempt_at"), ("account_id", "sent_at"))
@@ -61,6 +63,8 @@ class DeliveryPause(Model):
     account_id = fields.IntField(unique=True)
     paused_at = fields.DatetimeField()
     failure = fields.TextField()
+
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
 
     class Meta:
         table = "notification_pause"

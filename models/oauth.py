@@ -33,6 +33,8 @@ class OAuthState(Model):
     expires_at = fields.DatetimeField(db_index=True)
     used_at = fields.DatetimeField(null=True)
 
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
+
     class Meta:
         table = "oauth_state"
 
@@ -62,6 +64,8 @@ class OAuthConnection(Model):
     )
     connected_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(auto_now=True)
+
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
 
     class Meta:
         table = "oauth_connection"

@@ -26,5 +26,7 @@ class ApiToken(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
 
+    _no_comments = True  # Tortoise would parse this file to find "#:" field comments
+
     class Meta:
         table = "api_token"

@@ -12,14 +12,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from tortoise import timezone
 
 from oauth.clients import OAuthClient
 from oauth.errors import ProviderRefused, ProviderUnavailable
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 __all__ = ["Grant", "authorization_url", "exchange_code", "refresh", "revoke"]
 
@@ -38,6 +39,9 @@ class Grant:
 
 
 def _session(client: OAuthClient, *, scopes: tuple[str, ...] | None = None) -> AsyncOAuth2Client:
+    # Authlib and httpx2 are imported on the first OAuth request, not at start-up.
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
     return AsyncOAuth2Client(
         client_id=client.client_id,
         client_secret=client.client_secret,
@@ -70,6 +74,9 @@ def authorization_url(
 
 @asynccontextmanager
 async def _asking(client: OAuthClient, what: str) -> AsyncIterator[None]:
+    import httpx2
+    from authlib.integrations.httpx_client import OAuthError
+
     try:
         yield
     except OAuthError as exc:
@@ -123,6 +130,8 @@ async def refresh(client: OAuthClient, *, refresh_token: str) -> Grant:
 
 async def revoke(client: OAuthClient, *, refresh_token: str) -> bool:
     """Revoke the refresh token where the provider offers it (RFC 7009); whether it did."""
+    import httpx2
+
     url = client.endpoints.revocation_url
     if url is None:
         return False

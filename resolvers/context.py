@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from i18n import Lang
-from models import ApiToken, Firm, Outlet
+from models import ApiToken, Firm
 from schema.paging import Page
 from services import firms
+from services.firms import OutletRow
 
 if TYPE_CHECKING:
     from services.runtime import Runtime
@@ -23,12 +24,12 @@ __all__ = ["Context", "OutletsKey"]
 OutletsKey = tuple[int, Page]
 
 
-async def _outlets_by_firm(keys: Sequence[OutletsKey]) -> list[list[Outlet]]:
+async def _outlets_by_firm(keys: Sequence[OutletsKey]) -> list[list[OutletRow]]:
     # One query per distinct page: usually one for the whole response.
     firms_of_page: dict[Page, set[int]] = defaultdict(set)
     for firm_id, wanted in keys:
         firms_of_page[wanted].add(firm_id)
-    found: dict[OutletsKey, list[Outlet]] = defaultdict(list)
+    found: dict[OutletsKey, list[OutletRow]] = defaultdict(list)
     for wanted, firm_ids in firms_of_page.items():
         for outlet in await firms.outlet_pages(firm_ids, limit=wanted.limit, offset=wanted.offset):
             found[(outlet.firm_id, wanted)].append(outlet)
@@ -47,6 +48,6 @@ class Context:
     firm_loader: DataLoader[int, Firm | None] = field(
         default_factory=lambda: DataLoader(load_fn=firms.firms_by_id)
     )
-    outlets_loader: DataLoader[OutletsKey, list[Outlet]] = field(
+    outlets_loader: DataLoader[OutletsKey, list[OutletRow]] = field(
         default_factory=lambda: DataLoader(load_fn=_outlets_by_firm)
     )

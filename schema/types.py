@@ -21,6 +21,7 @@ from schema.enums import (
 from schema.mail import MailSettings, SmtpFailure
 from schema.paging import DEFAULT_PAGE, Limit, Offset, page
 from schema.smart_setup import MailProviderChecklistItem
+from services.firms import OutletRow
 from services.mail_settings import load_stored_settings
 
 __all__ = ["Firm", "MailProvider", "MailTab", "Outlet"]
@@ -61,7 +62,7 @@ class Outlet:
         return Firm.from_model(cast(FirmModel, firm))
 
     @classmethod
-    def from_model(cls, outlet: OutletModel) -> Outlet:
+    def from_model(cls, outlet: OutletModel | OutletRow) -> Outlet:
         return cls(
             id=strawberry.ID(str(outlet.id)),
             name=outlet.name,

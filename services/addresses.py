@@ -13,7 +13,6 @@ import re
 from typing import Final
 
 import idna
-from email_validator import EmailNotValidError, validate_email
 
 from i18n import Text
 from mail.idn import unicode_domain
@@ -190,6 +189,9 @@ def _validate_address(text: str) -> str | None:
     local, _, domain = text.rpartition("@")
     private = domain.lower().removesuffix(".").endswith(PRIVATE_MAIL_SUFFIXES)
     candidate = f"{local}@{_PLACEHOLDER_DOMAIN}" if private else text
+    # Imported on the first address checked, not at start-up (its regexes take a while).
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(
             candidate,

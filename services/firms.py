@@ -21,6 +21,7 @@ from services.text import clean_text
 __all__ = [
     "FirmData",
     "OutletData",
+    "OutletRow",
     "create_firm",
     "create_outlet",
     "delete_firm",
@@ -183,26 +184,53 @@ async def firms_by_id(ids: Sequence[int]) -> list[Firm | None]:
     return [found.get(i) for i in ids]
 
 
-async def outlet_pages(firm_ids: Iterable[int], *, limit: int, offset: int) -> list[Outlet]:
+@dataclass(frozen=True, slots=True)
+class OutletRow:
+    """An outlet as a listing shows it: the columns read, not an ORM object."""
+
+    id: int
+    firm_id: int
+    name: str
+    kind: OutletKind
+    address: str | None
+
+
+#: The columns a listing of outlets reads (``OutletRow``'s fields).
+_ROW_COLUMNS = ("id", "firm_id", "name", "kind", "address")
+
+
+async def outlet_pages(firm_ids: Iterable[int], *, limit: int, offset: int) -> list[OutletRow]:
     """The same page of each firm's outlets (by id), in one query whatever the firms' count.
 
     A window function numbers each firm's outlets, so the database hands over only the rows
     asked for — a firm with 10,000 outlets costs a page, not its whole list. SQLite has
-    window functions since 3.25, PostgreSQL always. Only integers reach the SQL text.
+    window functions since 3.25, PostgreSQL always. Only integers reach the SQL text. The
+    rows are read as plain values: no ORM object (and no timestamp parsed) per outlet.
     """
     db = Outlet._meta.db
     outlet = Table(Outlet._meta.db_table)
     numbered = (
         db.query_class.from_(outlet)
-        .select(outlet.star, RowNumber().over(outlet.firm_id).orderby(outlet.id).as_("row_no"))
+        .select(
+            *(outlet.field(name) for name in _ROW_COLUMNS),
+            RowNumber().over(outlet.firm_id).orderby(outlet.id).as_("row_no"),
+        )
         .where(outlet.firm_id.isin(sorted(int(i) for i in firm_ids)))
     )
-    columns = [numbered.field(name) for name in sorted(Outlet._meta.db_fields)]
     query = (
         db.query_class.from_(numbered)
-        .select(*columns)
+        .select(*(numbered.field(name) for name in _ROW_COLUMNS))
         .where((numbered.row_no > int(offset)) & (numbered.row_no <= int(offset) + int(limit)))
         .orderby(numbered.firm_id)
         .orderby(numbered.id)
     )
-    return list(await Outlet.raw(str(query)))
+    return [
+        OutletRow(
+            id=row["id"],
+            firm_id=row["firm_id"],
+            name=row["name"],
+            kind=OutletKind(row["kind"]),
+            address=row["address"],
+        )
+        for row in await db.execute_query_dict(str(query))
+    ]

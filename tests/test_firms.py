@@ -136,6 +136,67 @@ async def test_outlet_belongs_to_a_firm_and_lists_under_it(gql: Any) -> None:
     assert outlets["outlets"] == [{"id": outlet["id"], "firm": {"id": firm["id"]}}]
 
 
+async def test_a_firms_outlets_show_every_column_and_their_firm(gql: Any) -> None:
+    first = await make_firm(gql)
+    second = await make_firm(gql, name="ООО Ромашка", kpp=None)
+    made = []
+    for firm, name, kind, address in [
+        (first, "Склад №1", "WAREHOUSE", "Москва"),
+        (second, "Точка у вокзала", "OUTLET", None),
+        (first, "Точка №2", "OUTLET", None),
+    ]:
+        data = await gql(
+            CREATE_OUTLET,
+            {"input": {"firmId": firm["id"], "name": name, "kind": kind, "address": address}},
+        )
+        assert data["createOutlet"]["errors"] == []
+        made.append(data["createOutlet"]["outlet"]["id"])
+    listed = await gql(
+        "{ firms(limit: 10) { id outlets(limit: 10) { id name kind address firm { id name } } } }"
+    )
+    first_firm = {"id": first["id"], "name": "ПАО Сбербанк"}
+    assert listed["firms"] == [
+        {
+            "id": first["id"],
+            "outlets": [
+                {
+                    "id": made[0],
+                    "name": "Склад №1",
+                    "kind": "WAREHOUSE",
+                    "address": "Москва",
+                    "firm": first_firm,
+                },
+                {
+                    "id": made[2],
+                    "name": "Точка №2",
+                    "kind": "OUTLET",
+                    "address": None,
+                    "firm": first_firm,
+                },
+            ],
+        },
+        {
+            "id": second["id"],
+            "outlets": [
+                {
+                    "id": made[1],
+                    "name": "Точка у вокзала",
+                    "kind": "OUTLET",
+                    "address": None,
+                    "firm": {"id": second["id"], "name": "ООО Ромашка"},
+                }
+            ],
+        },
+    ]
+    firms = await gql("{ firms { id name inn kpp } }")
+    assert firms["firms"][1] == {
+        "id": second["id"],
+        "name": "ООО Ромашка",
+        "inn": "7707083893",
+        "kpp": None,
+    }
+
+
 @pytest.mark.parametrize(
     "firm_id",
     [

@@ -74,3 +74,19 @@ def test_package_init_has_no_side_effects(package: str) -> None:
     """A package's ``__init__`` holds at most a docstring and re-exports, never the root."""
     text = (ROOT / package / "__init__.py").read_text(encoding="utf-8")
     assert "strawberry.Schema(" not in text and "build_schema" not in text
+
+
+#: What the app does not need to start: imported on first use (an OAuth request, an address).
+DEFERRED = ("authlib", "httpx2", "email_validator")
+
+
+def test_the_app_starts_without_the_libraries_it_needs_only_on_first_use() -> None:
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import app, cli; "
+        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {DEFERRED!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
