@@ -4,13 +4,17 @@ One worker claims a batch (notifications.queue), sends it over one SMTP connecti
 open across batches while there is work (notifications.session; a new one after
 ``MAILTAB_NOTIFY_LETTERS_PER_CONNECTION`` letters or when the server closed it), and
 writes each letter's outcome in its own transaction right after the server's answer:
-SENT after the 250 to the final dot, else what notifications.policy decides. Letters it
+SENT after the 250 to the final dot, else what notifications.policy decides. The SENT of
+a letter is committed while the next letter goes on the wire; the worker waits for that
+commit before it records the next letter's outcome or sends the one after, and before it
+gives anything back to the queue. Letters it
 did not get to go back to the queue at once. A stop request (SIGTERM) lets the letter in
 flight finish, then releases the rest of the batch and closes the connection.
 
 Delivery is at least once: a letter is sent again only if its worker died after the
-server accepted the final dot and before SENT was committed, at most the letters in DATA
-at that moment (one per worker), each copy with the same Message-ID.
+server accepted the final dot and before SENT was committed: at most two letters per
+worker (the one whose SENT was being committed and the one in DATA), each copy with the
+same Message-ID.
 
 One log line per attempt: the notification's id, the attempt, the outcome, the failure
 code and SMTP reply code, the recipient's domain (never its local part) and the time.
@@ -103,6 +107,8 @@ class Worker:
         self.owner = owner or worker_name()
         self.stopping = asyncio.Event()
         self._session: SmtpSession | None = None
+        self._committing: asyncio.Task[None] | None = None
+        """The SENT of the letter before, being committed while the next one is sent."""
 
     def stop(self) -> None:
         """Finish the letter in flight, give the rest back, close the connection."""
@@ -170,7 +176,9 @@ class Worker:
         try:
             return await self._send_batch(letters, run)
         finally:
-            # Whatever was not attempted (stop, pause, lost lease) goes back untried.
+            # Whatever was not attempted (stop, pause, lost lease) goes back untried, once
+            # the last SENT is committed (else that letter would go back and out again).
+            await asyncio.shield(self._settle())
             await asyncio.shield(queue.release([n.id for n in letters], owner=self.owner))
 
     async def _prepare(self, stored: StoredSettings) -> _Run:
@@ -203,14 +211,7 @@ class Worker:
         renew_at = time.monotonic() + lease / 2
         held = {n.id for n in letters}
         attempted = 0
-        # Each letter is written out in a thread while the one before it is on the wire and
-        # its SENT is being committed: the CPU work of the next letter fills those waits.
-        upcoming: asyncio.Future[Letter | LetterError] | None = self._build_soon(letters[0], run)
         for index, letter in enumerate(letters):
-            built, upcoming = upcoming, None
-            assert built is not None
-            if index + 1 < len(letters):
-                upcoming = self._build_soon(letters[index + 1], run)
             if self.stopping.is_set():
                 break
             if time.monotonic() >= renew_at:
@@ -220,45 +221,33 @@ class Worker:
             if letter.id not in held:
                 continue  # the lease ran out and another worker has it now
             attempted += 1
-            if await self._attempt(letter, run, await built) is Decision.PAUSE:
+            if await self._attempt(letter, run, _build(letter, run.stored)) is Decision.PAUSE:
                 break
-        if upcoming is not None:
-            await upcoming  # a thread cannot be cancelled: let it end
         return attempted
 
-    def _build_soon(self, letter: Notification, run: _Run) -> asyncio.Future[Letter | LetterError]:
-        stored = run.stored
+    async def _settle(self) -> None:
+        """Wait for the SENT being committed (its error, if any, is raised here)."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
 
-        def build() -> Letter | LetterError:
-            try:
-                return build_notification(
-                    envelope_from=stored.address,
-                    sender_name=stored.sender_name,
-                    sender_email=stored.sender_email,
-                    to=letter.to_address,
-                    subject=letter.subject,
-                    text=letter.text,
-                    html=letter.html,
-                    message_id=letter.message_id,
-                    created_at=letter.created_at,
-                )
-            except LetterError as exc:
-                return exc
-
-        return asyncio.ensure_future(asyncio.to_thread(build))
+    async def _commit_sent(self, letter: Notification, run: _Run, started: float) -> None:
+        kept = await queue.mark_sent(letter, owner=self.owner, account_id=run.stored.account.id)
+        self._log(letter, letter.attempts + 1, "SENT", None, started, lost=not kept)
+        telemetry.record_notification_attempt("SENT")
 
     async def _attempt(
         self, letter: Notification, run: _Run, built: Letter | LetterError
     ) -> Decision | None:
         started = time.monotonic()
         attempt = letter.attempts + 1
-        context = self._context(letter, run)
-        failure = await self._deliver(letter, run, context, built)
+        failure = await self._deliver(letter, run, built)
+        # The letter before is SENT in the database before this one's outcome is written
+        # (and before the next is sent): at most two letters are out and not yet SENT.
+        await self._settle()
         account_id = run.stored.account.id
         if failure is None:
-            kept = await queue.mark_sent(letter, owner=self.owner, account_id=account_id)
-            self._log(letter, attempt, "SENT", None, started, lost=not kept)
-            telemetry.record_notification_attempt("SENT")
+            self._committing = asyncio.ensure_future(self._commit_sent(letter, run, started))
             return None
         delays = self.settings.notify_retry_delays
         decision = decide(failure, attempts=attempt, delays=delays)
@@ -284,11 +273,11 @@ class Worker:
         self,
         letter: Notification,
         run: _Run,
-        context: DiagnosisContext,
         message: Letter | LetterError,
     ) -> SmtpFailure | None:
         """Send one letter; None when the server took it, else the classified failure."""
         if run.credentials.unreadable:
+            context = self._context(letter, run)
             return replace(explain.auth_failed(context, ""), field="password")
         if isinstance(message, LetterError):
             return _letter_failure(message)
@@ -300,7 +289,7 @@ class Worker:
             async with asyncio.timeout(self.settings.smtp_timeout * 3):
                 await self._send(session, message, stored.address, letter.to_address)
         except _SEND_ERRORS as exc:
-            failure = _diagnose(exc, context)
+            failure = _diagnose(exc, self._context(letter, run))
             if _session_still_usable(exc):
                 await session.reset()
             else:
@@ -363,6 +352,24 @@ class Worker:
     async def _close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _build(letter: Notification, stored: StoredSettings) -> Letter | LetterError:
+    """The letter as it goes on the wire (a fraction of a millisecond), or why it cannot be."""
+    try:
+        return build_notification(
+            envelope_from=stored.address,
+            sender_name=stored.sender_name,
+            sender_email=stored.sender_email,
+            to=letter.to_address,
+            subject=letter.subject,
+            text=letter.text,
+            html=letter.html,
+            message_id=letter.message_id,
+            created_at=letter.created_at,
+        )
+    except LetterError as exc:
+        return exc
 
 
 def _diagnose(exc: BaseException, context: DiagnosisContext) -> SmtpFailure:

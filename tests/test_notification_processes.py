@@ -152,8 +152,9 @@ async def test_a_killed_worker_loses_no_letter_and_duplicates_stay_within_the_bo
     received = received_ids(server)
     assert set(received) == set(queued)  # every letter arrived, with its own Message-ID
     duplicates = len(received) - len(set(received))
-    # At most the letter the killed worker had in DATA.
-    assert 0 <= duplicates <= 1, duplicates
+    # At most the killed worker's letter in DATA and the one before it, whose SENT was
+    # being committed meanwhile.
+    assert 0 <= duplicates <= 2, duplicates
     print(
         f"\n{count} worker(s), {LETTERS} letters, killed at {killed_at} SENT: "
         f"{len(received)} received, {duplicates} duplicate(s)"
