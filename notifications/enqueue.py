@@ -2,8 +2,9 @@
 
 The row is written by one INSERT (its own transaction) and nothing waits for SMTP: the
 workers deliver it (notifications.worker). The idempotency key is unique in the table, so
-of racing enqueues with one key exactly one INSERT succeeds; the others read that row
-back and return it when its content is the same, or refuse with IDEMPOTENCY_CONFLICT.
+of enqueues with one key (a retry, or racing clients) exactly one INSERT succeeds; the
+others read that row back and return it when its content is the same, or refuse with
+IDEMPOTENCY_CONFLICT.
 The Message-ID is made here, on the sender's domain, and stays the letter's across
 retries, so a copy sent twice is merged by mail clients.
 """
@@ -156,9 +157,8 @@ async def enqueue(request: NotificationRequest) -> EnqueueOutcome:
     if problems or stored is None or key is None or to is None or subject is None or text is None:
         return EnqueueOutcome(errors=problems.errors)
     digest = content_hash(to=to, subject=subject, text=text, html=html)
-    existing = await Notification.get_or_none(idempotency_key=key)
-    if existing is not None:
-        return _existing(existing, digest)
+    # A new key is the usual case: INSERT first (one round trip), and read the row only
+    # when the key's unique constraint says it is there already.
     now = timezone.now()
     try:
         created = await Notification.create(
@@ -174,8 +174,11 @@ async def enqueue(request: NotificationRequest) -> EnqueueOutcome:
             account_id=stored.account.id,
         )
     except IntegrityError:
-        # A racing enqueue with the same key won: the row is there now.
-        return _existing(await Notification.get(idempotency_key=key), digest)
+        # The key was queued before, or a racing enqueue with it won: the row is there.
+        existing = await Notification.get_or_none(idempotency_key=key)
+        if existing is None:
+            raise
+        return _existing(existing, digest)
     return EnqueueOutcome(notification=created, created=True)
 
 

@@ -4,8 +4,8 @@ One worker claims a batch (notifications.queue), sends it over one SMTP connecti
 open across batches while there is work (notifications.session; a new one after
 ``MAILTAB_NOTIFY_LETTERS_PER_CONNECTION`` letters or when the server closed it), and
 writes each letter's outcome in its own transaction right after the server's answer:
-SENT after the 250 to the final dot, else what notifications.policy decides. Letters it
-did not get to go back to the queue at once. A stop request (SIGTERM) lets the letter in
+SENT after the 250 to the final dot, before the next letter goes on the wire; else what
+notifications.policy decides. Letters it did not get to go back to the queue at once. A stop request (SIGTERM) lets the letter in
 flight finish, then releases the rest of the batch and closes the connection.
 
 Delivery is at least once: a letter is sent again only if its worker died after the
@@ -210,14 +210,7 @@ class Worker:
         renew_at = time.monotonic() + lease / 2
         held = {n.id for n in letters}
         attempted = 0
-        # Each letter is written out in a thread while the one before it is on the wire and
-        # its SENT is being committed: the CPU work of the next letter fills those waits.
-        upcoming: asyncio.Future[Letter | LetterError] | None = self._build_soon(letters[0], run)
         for index, letter in enumerate(letters):
-            built, upcoming = upcoming, None
-            assert built is not None
-            if index + 1 < len(letters):
-                upcoming = self._build_soon(letters[index + 1], run)
             if self.stopping.is_set():
                 break
             if time.monotonic() >= renew_at:
@@ -227,47 +220,28 @@ class Worker:
             if letter.id not in held:
                 continue  # the lease ran out and another worker has it now
             attempted += 1
-            if await self._attempt(letter, run, await built) is Decision.PAUSE:
+            if await self._attempt(letter, run, _build(letter, run.stored)) is Decision.PAUSE:
                 break
-        if upcoming is not None:
-            await upcoming  # a thread cannot be cancelled: let it end
         return attempted
 
-    def _build_soon(self, letter: Notification, run: _Run) -> asyncio.Future[Letter | LetterError]:
-        stored = run.stored
-
-        def build() -> Letter | LetterError:
-            try:
-                return build_notification(
-                    envelope_from=stored.address,
-                    sender_name=stored.sender_name,
-                    sender_email=stored.sender_email,
-                    to=letter.to_address,
-                    subject=letter.subject,
-                    text=letter.text,
-                    html=letter.html,
-                    message_id=letter.message_id,
-                    created_at=letter.created_at,
-                )
-            except LetterError as exc:
-                return exc
-
-        return asyncio.ensure_future(asyncio.to_thread(build))
+    async def _commit_sent(self, letter: Notification, run: _Run, started: float) -> None:
+        kept = await queue.mark_sent(letter, owner=self.owner, account_id=run.stored.account.id)
+        self._log(letter, letter.attempts + 1, "SENT", None, started, lost=not kept)
+        telemetry.record_notification_attempt("SENT")
 
     async def _attempt(
         self, letter: Notification, run: _Run, built: Letter | LetterError
     ) -> Decision | None:
         started = time.monotonic()
         attempt = letter.attempts + 1
-        context = self._context(letter, run)
-        failure = await self._deliver(letter, run, context, built)
+        failure = await self._deliver(letter, run, built)
         if failure is not None and self._token_refused(failure, run):
             failure = await self._with_new_token(letter, run, built)
         account_id = run.stored.account.id
         if failure is None:
-            kept = await queue.mark_sent(letter, owner=self.owner, account_id=account_id)
-            self._log(letter, attempt, "SENT", None, started, lost=not kept)
-            telemetry.record_notification_attempt("SENT")
+            # Committed before anything else goes on the wire: a crash can repeat only the
+            # one letter whose final dot the server took and whose SENT is not written yet.
+            await self._commit_sent(letter, run, started)
             return None
         delays = self.settings.notify_retry_delays
         decision = decide(failure, attempts=attempt, delays=delays)
@@ -293,11 +267,11 @@ class Worker:
         self,
         letter: Notification,
         run: _Run,
-        context: DiagnosisContext,
         message: Letter | LetterError,
     ) -> SmtpFailure | None:
         """Send one letter; None when the server took it, else the classified failure."""
         if run.credentials.unreadable:
+            context = self._context(letter, run)
             return replace(explain.auth_failed(context, ""), field="password")
         if run.credentials.failure is not None:
             return run.credentials.failure  # no OAuth2 token: nothing was sent
@@ -311,7 +285,7 @@ class Worker:
             async with asyncio.timeout(self.settings.smtp_timeout * 3):
                 await self._send(session, message, stored.address, letter.to_address)
         except _SEND_ERRORS as exc:
-            failure = _diagnose(exc, context)
+            failure = _diagnose(exc, self._context(letter, run))
             if _session_still_usable(exc):
                 await session.reset()
             else:
@@ -362,7 +336,7 @@ class Worker:
         self._session = SmtpSession(
             run.target, max_letters=self.settings.notify_letters_per_connection
         )
-        failure = await self._deliver(letter, run, self._context(letter, run), built)
+        failure = await self._deliver(letter, run, built)
         if failure is not None and is_login_refusal(failure) and not self._session.is_open:
             return refused_again(failure, address=run.stored.address)
         return failure
@@ -405,6 +379,24 @@ class Worker:
     async def _close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _build(letter: Notification, stored: StoredSettings) -> Letter | LetterError:
+    """The letter as it goes on the wire (a fraction of a millisecond), or why it cannot be."""
+    try:
+        return build_notification(
+            envelope_from=stored.address,
+            sender_name=stored.sender_name,
+            sender_email=stored.sender_email,
+            to=letter.to_address,
+            subject=letter.subject,
+            text=letter.text,
+            html=letter.html,
+            message_id=letter.message_id,
+            created_at=letter.created_at,
+        )
+    except LetterError as exc:
+        return exc
 
 
 def _diagnose(exc: BaseException, context: DiagnosisContext) -> SmtpFailure:

@@ -152,7 +152,7 @@ async def test_a_killed_worker_loses_no_letter_and_duplicates_stay_within_the_bo
     received = received_ids(server)
     assert set(received) == set(queued)  # every letter arrived, with its own Message-ID
     duplicates = len(received) - len(set(received))
-    # At most the letter the killed worker had in DATA.
+    # At most the killed worker's letter in DATA: its SENT is committed before the next goes.
     assert 0 <= duplicates <= 1, duplicates
     print(
         f"\n{count} worker(s), {LETTERS} letters, killed at {killed_at} SENT: "
