@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 
 from app import create_app
 from config import Settings, load_settings
-from models import Role
+from models import Firm, Outlet, OutletKind, Role
 from models.db import migrate_database
 from services.tokens import create_token
 from tests.smtpd import Certificates, make_certificates
@@ -98,6 +98,13 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
     async with LifespanManager(application):
         yield application
+
+
+@pytest.fixture
+async def tab_ready(app: Any) -> None:
+    """The Mail tab's prerequisites: one of "Our firms" and one of its warehouses."""
+    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
+    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @pytest.fixture(autouse=True)

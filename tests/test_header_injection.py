@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting
+from models import EmailAccount, Outlet, ProgramSetting
 from models import TestEmailAttempt as AttemptRecord
 from services.mail_settings import EMAIL_GROUP
 from tests.smtpd import Certificates, RunningServer, ServerMode, smtp_server
@@ -80,12 +80,6 @@ CREATE_OUTLET = """
 mutation($input: OutletInput!) {
   createOutlet(input: $input) { outlet { id } errors { field code } }
 }"""
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 from cryptography.fernet import Fernet
 from tortoise import timezone
 
-from models import ApiToken, Firm, OAuthConnection, OAuthState, Outlet, OutletKind
+from models import ApiToken, OAuthConnection, OAuthState
 from models import TestEmailAttempt as AttemptRecord
 from oauth import tokens
 from services.secrets import PasswordBox
@@ -87,12 +87,6 @@ async def smtp(
         certificate=certificates.good, userinfo_url=provider.userinfo_url
     ) as running:
         yield running
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 def overrides(providers_file: Path, certificates: Certificates) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from mail.failures import FailureCode
 from mail.letter import build_test_letter
 from mail.network import parse_networks, refusal
 from mail.security import Security
-from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting
+from models import EmailAccount, ProgramSetting
 from tests.conftest import GraphQLClient, MakeClient
 
 ADDRESS = "shop@corp.example.ru"
@@ -42,12 +42,6 @@ REFUSED = {
     "::ffff:169.254.169.254": Refusal.METADATA,
     "64:ff9b::a9fe:a9fe": Refusal.METADATA,
 }
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 def form(host: str, **extra: Any) -> dict[str, Any]:

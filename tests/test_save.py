@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting
+from models import EmailAccount, ProgramSetting
 from services import mail_settings
 
 PASSWORD = "Sekr3t-пароль-Ω"
@@ -35,12 +35,6 @@ YANDEX = {
     "password": PASSWORD,
     "senderName": "Автозапчасти «Ромашка»",
 }
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 async def save(gql: Any, lang: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from models import EmailAccount, Firm, Outlet, OutletKind, ProgramSetting, Role
+from models import EmailAccount, ProgramSetting, Role
 from services import mail_form, mail_settings
 from services.tokens import create_token
 from tests.conftest import GraphQLClient
@@ -40,12 +40,6 @@ SEND = """
 mutation($input: SendTestEmailInput!) {
   sendTestEmail(input: $input) { delivered failure { code } errors { field code } }
 }"""
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @pytest.fixture

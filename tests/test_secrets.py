@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from config import load_settings
-from models import EmailAccount, Firm, Outlet, OutletKind
+from models import EmailAccount
 from services.errors import KeyLost
 from services.secrets import (
     KeyCheck,
@@ -80,12 +80,6 @@ SEND_SAVED = """mutation {
   sendTestEmail(input: {recipient: "buyer@example.org"}) { delivered errors { field code } }
 }"""
 YANDEX = {"provider": "YANDEX", "address": "shop@yandex.ru", "password": "app-пароль-1"}
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 async def test_a_password_no_key_opens_is_reported_as_to_be_entered_again(

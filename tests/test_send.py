@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mail.presets import ProviderCode
-from models import Firm, Outlet, OutletKind, Role
+from models import Role
 from models import TestEmailAttempt as AttemptRecord
 from services.ratelimit import RateLimiter
 from services.tokens import create_token
@@ -49,12 +49,6 @@ mutation($input: MailSettingsInput!) {
 }"""
 ATTEMPTS = """{ testEmailAttempts(last: 10) { id tokenName accountId source smtpHost port security
   address recipient delivered outcome smtpCode durationMs createdAt } }"""
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @pytest.fixture

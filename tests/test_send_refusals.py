@@ -18,7 +18,7 @@ import pytest
 
 from app import create_app
 from config import ConfigError, load_settings
-from models import Firm, Outlet, OutletKind, Role
+from models import Role
 from models import TestEmailAttempt as AttemptRecord
 from services.ratelimit import REFUSALS_NAMESPACE, RateLimiter
 from services.tokens import create_token
@@ -36,12 +36,6 @@ query($last: Int!, $offset: Int!, $delivered: Boolean, $outcome: String) {
     id outcome delivered recipient tokenName
   }
 }"""
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @dataclass

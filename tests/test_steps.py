@@ -16,7 +16,6 @@ import pytest
 from aiosmtplib import SMTPResponseException
 
 from mail.steps import SmtpStep, StepLog, StepName, StepStatus
-from models import Firm, Outlet, OutletKind
 from models import TestEmailAttempt as AttemptRecord
 from services.attempt_steps import steps_json, stored_steps
 from tests.conftest import GraphQLClient
@@ -52,12 +51,6 @@ def secret_forms(password: str, login: str = ADDRESS) -> list[str]:
     raw = password.encode()
     forms = [raw, b"\0" + login.encode() + b"\0" + raw]
     return [password, *(base64.b64encode(form).decode() for form in forms)]
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @pytest.fixture

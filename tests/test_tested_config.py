@@ -14,7 +14,6 @@ import pytest
 from cryptography.fernet import Fernet
 
 from mail.security import Security
-from models import Firm, Outlet, OutletKind
 from models import TestEmailAttempt as AttemptRecord
 from services.secrets import PasswordBox
 from services.tested_config import config_digest
@@ -30,12 +29,6 @@ SAVE = """mutation($input: MailSettingsInput!) {
 SEND = """mutation($input: SendTestEmailInput!) {
   sendTestEmail(input: $input) { delivered failure { code } errors { code } } }"""
 TAB = "{ mailTab { settings { port lastTest { at delivered failureCode } } } }"
-
-
-@pytest.fixture
-async def tab_ready(app: Any) -> None:
-    firm = await Firm.create(name="ООО Ромашка", inn="7707083893")
-    await Outlet.create(firm=firm, name="Склад", kind=OutletKind.WAREHOUSE)
 
 
 @pytest.fixture
