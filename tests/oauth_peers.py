@@ -25,6 +25,8 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,6 +41,7 @@ __all__ = [
     "RunningProvider",
     "XOAuth2Recorder",
     "oauth_provider",
+    "outlook_providers_file",
     "xoauth2_server",
 ]
 
@@ -277,3 +280,17 @@ async def xoauth2_server(
         yield int(controller.port), recorder
     finally:
         await asyncio.to_thread(controller.stop)
+
+
+def outlook_providers_file(provider: RunningProvider, folder: Path) -> Path:
+    """A providers file (MAILTAB_PROVIDERS_FILE) whose Outlook signs in at ``provider``.
+
+    The mock knows OpenID scopes only; offline_access shows it is left out of refreshes.
+    No "openid": the mock's ID-token signing uses an Authlib API that now warns.
+    """
+    shipped = json.loads(resources.files("mail").joinpath("providers.json").read_text("utf-8"))
+    [outlook] = [p for p in shipped["providers"] if p["code"] == "OUTLOOK"]
+    outlook["oauth2"] = provider.endpoints(["email", "offline_access"])
+    path = folder / "providers.json"
+    path.write_text(json.dumps({"providers": [outlook]}), encoding="utf-8")
+    return path

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,13 @@ from notifications.enqueue import NotificationRequest, enqueue
 from notifications.worker import Worker
 from services.runtime import build_runtime
 from tests.conftest import GraphQLClient, MakeClient, make_settings
-from tests.oauth_peers import RunningProvider, XOAuth2Recorder, oauth_provider, xoauth2_server
+from tests.oauth_peers import (
+    RunningProvider,
+    XOAuth2Recorder,
+    oauth_provider,
+    outlook_providers_file,
+    xoauth2_server,
+)
 from tests.smtpd import Certificates
 from tests.test_oauth import (
     ADDRESS,
@@ -60,12 +65,7 @@ def provider() -> Iterator[RunningProvider]:
 
 @pytest.fixture(scope="module")
 def providers_file(provider: RunningProvider, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    shipped = json.loads(resources.files("mail").joinpath("providers.json").read_text("utf-8"))
-    [outlook] = [p for p in shipped["providers"] if p["code"] == "OUTLOOK"]
-    outlook["oauth2"] = provider.endpoints(["email", "offline_access"])
-    path = tmp_path_factory.mktemp("providers") / "providers.json"
-    path.write_text(json.dumps({"providers": [outlook]}), encoding="utf-8")
-    return path
+    return outlook_providers_file(provider, tmp_path_factory.mktemp("providers"))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +27,13 @@ from models import TestEmailAttempt as AttemptRecord
 from oauth import tokens
 from services.secrets import PasswordBox
 from tests.conftest import SECRET_KEY, GraphQLClient, MakeClient
-from tests.oauth_peers import RunningProvider, XOAuth2Recorder, oauth_provider, xoauth2_server
+from tests.oauth_peers import (
+    RunningProvider,
+    XOAuth2Recorder,
+    oauth_provider,
+    outlook_providers_file,
+    xoauth2_server,
+)
 from tests.smtpd import Certificates
 
 pytestmark = pytest.mark.filterwarnings("ignore::authlib.deprecate.AuthlibDeprecationWarning")
@@ -69,14 +74,7 @@ def provider() -> Iterator[RunningProvider]:
 
 @pytest.fixture(scope="module")
 def providers_file(provider: RunningProvider, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    shipped = json.loads(resources.files("mail").joinpath("providers.json").read_text("utf-8"))
-    [outlook] = [p for p in shipped["providers"] if p["code"] == "OUTLOOK"]
-    # The mock knows OpenID scopes only; offline_access shows it is left out of refreshes.
-    # No "openid": the mock's ID-token signing uses an Authlib API that now warns.
-    outlook["oauth2"] = provider.endpoints(["email", "offline_access"])
-    path = tmp_path_factory.mktemp("providers") / "providers.json"
-    path.write_text(json.dumps({"providers": [outlook]}), encoding="utf-8")
-    return path
+    return outlook_providers_file(provider, tmp_path_factory.mktemp("providers"))
 
 
 @pytest.fixture
